@@ -1,0 +1,275 @@
+#include "sandbox/sandbox.h"
+
+#include <wasmtime.h>
+
+#include <cstring>
+#include <string>
+
+namespace aether::sandbox {
+namespace {
+
+constexpr std::string_view kHostModule = "aether";
+
+// Owning wrappers for the C API's handles.
+struct ErrorDeleter {
+  void operator()(wasmtime_error_t* e) const { wasmtime_error_delete(e); }
+};
+struct TrapDeleter {
+  void operator()(wasm_trap_t* t) const { wasm_trap_delete(t); }
+};
+struct ModuleDeleter {
+  void operator()(wasmtime_module_t* m) const { wasmtime_module_delete(m); }
+};
+struct StoreDeleter {
+  void operator()(wasmtime_store_t* s) const { wasmtime_store_delete(s); }
+};
+struct LinkerDeleter {
+  void operator()(wasmtime_linker_t* l) const { wasmtime_linker_delete(l); }
+};
+struct FuncTypeDeleter {
+  void operator()(wasm_functype_t* f) const { wasm_functype_delete(f); }
+};
+using ErrorPtr = std::unique_ptr<wasmtime_error_t, ErrorDeleter>;
+using TrapPtr = std::unique_ptr<wasm_trap_t, TrapDeleter>;
+
+std::string takeMessage(wasm_byte_vec_t& vec) {
+  std::string s(vec.data, vec.size);
+  wasm_byte_vec_delete(&vec);
+  // The C API's messages may carry a trailing NUL.
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  return s;
+}
+
+std::string errorMessage(const wasmtime_error_t* e) {
+  wasm_byte_vec_t msg;
+  wasmtime_error_message(e, &msg);
+  return takeMessage(msg);
+}
+
+std::string trapMessage(const wasm_trap_t* t) {
+  wasm_message_t msg;
+  wasm_trap_message(t, &msg);
+  return takeMessage(msg);
+}
+
+bool validUtf8(ByteView s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const std::uint8_t c = s[i];
+    std::size_t n;
+    std::uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i - 1 < n) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (s[i + k] & 0x3f);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// State a host function sees; lives on the stack of Engine::run for the whole call.
+struct CallEnv {
+  const HostContext* host;
+  std::vector<std::string>* errors;
+};
+
+// Resolves [ptr, ptr+len) in the caller's exported memory. Re-read on every call: memory.grow
+// may move the base. Overflow-safe: the sum is computed in 64 bits from two u32s.
+HostStatus guestRange(wasmtime_caller_t* caller, std::uint32_t ptr, std::uint32_t len, std::uint8_t** out) {
+  wasmtime_extern_t item;
+  if (!wasmtime_caller_export_get(caller, "memory", 6, &item) || item.kind != WASMTIME_EXTERN_MEMORY) {
+    return HostStatus::kNoMemory;
+  }
+  wasmtime_context_t* cx = wasmtime_caller_context(caller);
+  const std::uint64_t size = wasmtime_memory_data_size(cx, &item.of.memory);
+  const std::uint64_t end = std::uint64_t{ptr} + std::uint64_t{len};
+  wasmtime_extern_delete(&item);
+  if (end > size) return HostStatus::kOutOfBounds;
+  wasmtime_extern_t again;
+  wasmtime_caller_export_get(caller, "memory", 6, &again);
+  *out = wasmtime_memory_data(cx, &again.of.memory) + ptr;
+  wasmtime_extern_delete(&again);
+  return HostStatus::kOk;
+}
+
+wasm_trap_t* setStatus(CallEnv* env, wasmtime_val_t* results, HostStatus status, std::string_view fn,
+                       std::uint32_t ptr, std::uint32_t len) {
+  if (status != HostStatus::kOk) {
+    env->errors->push_back(std::string(kHostModule) + "." + std::string(fn) + "(ptr=" + std::to_string(ptr) +
+                           ", len=" + std::to_string(len) + "): status " +
+                           std::to_string(static_cast<int>(status)));
+  }
+  results[0].kind = WASMTIME_I32;
+  results[0].of.i32 = static_cast<std::int32_t>(status);
+  return nullptr;
+}
+
+wasm_trap_t* hostPrint(void* data, wasmtime_caller_t* caller, const wasmtime_val_t* args, size_t,
+                       wasmtime_val_t* results, size_t) {
+  auto* env = static_cast<CallEnv*>(data);
+  const auto ptr = static_cast<std::uint32_t>(args[0].of.i32);
+  const auto len = static_cast<std::uint32_t>(args[1].of.i32);
+  std::uint8_t* p = nullptr;
+  HostStatus status = guestRange(caller, ptr, len, &p);
+  if (status == HostStatus::kOk) {
+    ByteView text(p, len);
+    if (!validUtf8(text)) {
+      status = HostStatus::kInvalidUtf8;
+    } else if (env->host->print) {
+      env->host->print(asChars(text));
+    }
+  }
+  return setStatus(env, results, status, "print", ptr, len);
+}
+
+wasm_trap_t* hostNodeDid(void* data, wasmtime_caller_t* caller, const wasmtime_val_t* args, size_t,
+                         wasmtime_val_t* results, size_t) {
+  auto* env = static_cast<CallEnv*>(data);
+  const auto ptr = static_cast<std::uint32_t>(args[0].of.i32);
+  const auto cap = static_cast<std::uint32_t>(args[1].of.i32);
+  const std::string& did = env->host->node_did;
+  if (did.size() > cap) return setStatus(env, results, HostStatus::kBufferTooSmall, "node_did", ptr, cap);
+  std::uint8_t* p = nullptr;
+  HostStatus status = guestRange(caller, ptr, static_cast<std::uint32_t>(did.size()), &p);
+  if (status != HostStatus::kOk) return setStatus(env, results, status, "node_did", ptr, cap);
+  std::memcpy(p, did.data(), did.size());
+  results[0].kind = WASMTIME_I32;
+  results[0].of.i32 = static_cast<std::int32_t>(did.size());
+  return nullptr;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  wasm_engine_t* engine = nullptr;
+  ~Impl() {
+    if (engine) wasm_engine_delete(engine);
+  }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+Engine::~Engine() = default;
+
+std::string_view Engine::runtimeVersion() { return "wasmtime " WASMTIME_VERSION; }
+
+Result<Engine> Engine::create() {
+  wasm_config_t* config = wasm_config_new();
+  if (config == nullptr) return fail(Errc::kWasm, "wasmtime: cannot allocate engine config");
+  wasmtime_config_consume_fuel_set(config, true);
+  wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
+  wasm_engine_t* engine = wasm_engine_new_with_config(config);  // takes ownership of config
+  if (engine == nullptr) return fail(Errc::kWasm, "wasmtime: cannot create engine");
+  auto impl = std::make_unique<Impl>();
+  impl->engine = engine;
+  return Engine(std::move(impl));
+}
+
+Result<RunResult> Engine::run(ByteView module_bytes, std::string_view entry, const HostContext& host,
+                              const Limits& limits) const {
+  // Accept WAT text for tests and tools; binary modules start with "\0asm".
+  wasm_byte_vec_t wat_out{0, nullptr};
+  ByteView wasm = module_bytes;
+  const bool is_binary = module_bytes.size() >= 4 && std::memcmp(module_bytes.data(), "\0asm", 4) == 0;
+  if (!is_binary) {
+    ErrorPtr err(wasmtime_wat2wasm(reinterpret_cast<const char*>(module_bytes.data()), module_bytes.size(),
+                                   &wat_out));
+    if (err) return fail(Errc::kWasm, "invalid WAT: " + errorMessage(err.get()));
+    wasm = ByteView(reinterpret_cast<const std::uint8_t*>(wat_out.data), wat_out.size);
+  }
+
+  wasmtime_module_t* raw_module = nullptr;
+  ErrorPtr compile_err(wasmtime_module_new(impl_->engine, wasm.data(), wasm.size(), &raw_module));
+  if (!is_binary) wasm_byte_vec_delete(&wat_out);
+  if (compile_err) return fail(Errc::kWasm, "cannot compile module: " + errorMessage(compile_err.get()));
+  std::unique_ptr<wasmtime_module_t, ModuleDeleter> module(raw_module);
+
+  std::unique_ptr<wasmtime_store_t, StoreDeleter> store(wasmtime_store_new(impl_->engine, nullptr, nullptr));
+  wasmtime_context_t* cx = wasmtime_store_context(store.get());
+  wasmtime_store_limiter(store.get(), limits.max_memory_bytes, limits.max_table_elements,
+                         /*instances=*/1, /*tables=*/4, /*memories=*/1);
+  if (ErrorPtr err(wasmtime_context_set_fuel(cx, limits.fuel)); err) {
+    return fail(Errc::kWasm, "cannot set fuel: " + errorMessage(err.get()));
+  }
+
+  std::vector<std::string> host_errors;
+  CallEnv env{&host, &host_errors};
+  std::unique_ptr<wasmtime_linker_t, LinkerDeleter> linker(wasmtime_linker_new(impl_->engine));
+  std::unique_ptr<wasm_functype_t, FuncTypeDeleter> ty(
+      wasm_functype_new_2_1(wasm_valtype_new_i32(), wasm_valtype_new_i32(), wasm_valtype_new_i32()));
+  struct HostFn {
+    std::string_view name;
+    wasmtime_func_callback_t cb;
+  };
+  for (const HostFn& fn : {HostFn{"print", hostPrint}, HostFn{"node_did", hostNodeDid}}) {
+    ErrorPtr err(wasmtime_linker_define_func(linker.get(), kHostModule.data(), kHostModule.size(), fn.name.data(),
+                                             fn.name.size(), ty.get(), fn.cb, &env, nullptr));
+    if (err) return fail(Errc::kInternal, "cannot define host function: " + errorMessage(err.get()));
+  }
+
+  wasmtime_instance_t instance;
+  wasm_trap_t* raw_trap = nullptr;
+  ErrorPtr link_err(wasmtime_linker_instantiate(linker.get(), cx, module.get(), &instance, &raw_trap));
+  TrapPtr trap(raw_trap);
+  if (link_err) return fail(Errc::kWasm, "cannot instantiate: " + errorMessage(link_err.get()));
+  if (trap) return fail(Errc::kWasm, "trap during instantiation: " + trapMessage(trap.get()));
+
+  wasmtime_extern_t item;
+  if (!wasmtime_instance_export_get(cx, &instance, entry.data(), entry.size(), &item) ||
+      item.kind != WASMTIME_EXTERN_FUNC) {
+    return fail(Errc::kNotFound, "module exports no function named '" + std::string(entry) + "'");
+  }
+  wasmtime_val_t result;
+  result.kind = WASMTIME_I32;
+  result.of.i32 = 0;
+  wasm_functype_t* entry_ty = wasmtime_func_type(cx, &item.of.func);
+  const std::size_t nresults = wasm_functype_results(entry_ty)->size;
+  const std::size_t nparams = wasm_functype_params(entry_ty)->size;
+  const bool returns_i32 = nresults == 1 && wasm_valtype_kind(wasm_functype_results(entry_ty)->data[0]) == WASM_I32;
+  wasm_functype_delete(entry_ty);
+  if (nparams != 0 || !(nresults == 0 || returns_i32)) {
+    return fail(Errc::kWasm, "entry '" + std::string(entry) + "' must have type [] -> [] or [] -> [i32]");
+  }
+
+  raw_trap = nullptr;
+  ErrorPtr call_err(wasmtime_func_call(cx, &item.of.func, nullptr, 0, &result, nresults, &raw_trap));
+  trap.reset(raw_trap);
+  std::uint64_t remaining = 0;
+  wasmtime_context_get_fuel(cx, &remaining);
+  if (call_err) return fail(Errc::kWasm, "call failed: " + errorMessage(call_err.get()));
+  if (trap) {
+    wasmtime_trap_code_t code;
+    if (wasmtime_trap_code(trap.get(), &code) && code == WASMTIME_TRAP_CODE_OUT_OF_FUEL) {
+      return fail(Errc::kLimitExceeded, "guest ran out of fuel (limit " + std::to_string(limits.fuel) + ")");
+    }
+    return fail(Errc::kWasm, "guest trapped: " + trapMessage(trap.get()));
+  }
+  RunResult out;
+  out.value = returns_i32 ? result.of.i32 : 0;
+  out.fuel_used = limits.fuel - remaining;
+  out.host_errors = std::move(host_errors);
+  return out;
+}
+
+}  // namespace aether::sandbox
