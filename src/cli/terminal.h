@@ -1,0 +1,18 @@
+// Terminal helpers for the CLI: passphrase prompts without echo. Not thread-safe (one TTY).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/base.h"
+
+namespace aether::cli {
+
+// True when stdin is a terminal we can prompt on.
+bool haveTty();
+
+// Prompts on /dev/tty with echo off and reads one line. kNotFound if there is no TTY.
+Result<std::string> readSecretFromTty(std::string_view prompt);
+
+}  // namespace aether::cli

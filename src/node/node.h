@@ -1,0 +1,73 @@
+// node: the composition root. Owns the node home on disk (config.toml, keystore/), unlocks the
+// node's identity, and runs the node's main job. Later issues grow this into the daemon.
+// Thread-safety: a Node is thread-compatible; one thread at a time.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/base.h"
+#include "identity/identity.h"
+#include "sandbox/sandbox.h"
+
+namespace aether::node {
+
+// The environment variables the node reads, captured once by main() and passed down
+// (nothing below main() calls getenv).
+struct Environment {
+  std::optional<std::string> aether_home;  // AETHER_HOME
+  std::optional<std::string> home;         // HOME
+  std::optional<std::string> passphrase;   // AETHER_PASSPHRASE
+};
+
+// --home flag, else $AETHER_HOME, else $HOME/.aether. kInvalidArgument if none is set.
+Result<std::filesystem::path> resolveHome(const std::optional<std::string>& flag, const Environment& env);
+
+// How the node key is sealed at init.
+enum class KeyProtection {
+  kPassphrase,   // Argon2id(passphrase) + XChaCha20-Poly1305
+  kInsecureDev,  // sealed with a fixed, published dev passphrase; loudly flagged
+};
+
+// Supplies the passphrase when one is needed (prompt, environment...). `confirm` asks twice.
+using PassphraseSource = std::function<Result<std::string>(std::string_view prompt, bool confirm)>;
+
+// True once `home` holds a keystore.
+bool isInitialized(const std::filesystem::path& home);
+
+class Node {
+ public:
+  // Creates a node home: directory (0700), config.toml and a new sealed Ed25519 key.
+  // kAlreadyExists if `home` is already initialized (its key is never overwritten).
+  static Result<Node> init(const std::filesystem::path& home, KeyProtection protection,
+                           const PassphraseSource& passphrase);
+  // The node's public identity from the keystore header alone: no passphrase needed.
+  static Result<identity::KeystoreInfo> describe(const std::filesystem::path& home);
+  // Opens an initialized home and unlocks the node key (asks `passphrase` unless the keystore
+  // is a dev one). kNotFound if the home is not initialized, kAuthFailed on a wrong passphrase.
+  static Result<Node> open(const std::filesystem::path& home, const PassphraseSource& passphrase);
+
+  Node(Node&&) noexcept;
+  Node& operator=(Node&&) noexcept;
+  ~Node();
+
+  const std::filesystem::path& home() const;
+  const std::string& did() const;
+  const crypto::Ed25519KeyPair& key() const;
+  bool insecureDev() const;
+
+  // The node's main job for now: run the bundled hello guest in the sandbox; its output goes
+  // to `print`. Returns what the guest's run() returned.
+  Result<sandbox::RunResult> runHello(const std::function<void(std::string_view)>& print) const;
+
+ private:
+  struct State;
+  explicit Node(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace aether::node
