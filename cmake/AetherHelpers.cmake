@@ -27,6 +27,8 @@ function(aether_fuzz name)
   cmake_parse_arguments(A "" "" "SRC;DEPS" ${ARGN})
   add_executable(${name} ${A_SRC})
   target_link_libraries(${name} PRIVATE ${A_DEPS})
-  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  # Debian's libclang_rt.fuzzer is built against libstdc++ while our fuzz build uses libc++
+  # (for std::expected, docs/building.md); clang rewrites -lstdc++ to -lc++, so name the file.
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer -l:libstdc++.so.6)
   set_property(GLOBAL APPEND PROPERTY AETHER_FUZZ_TARGET_LIST ${name})
 endfunction()

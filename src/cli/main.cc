@@ -70,16 +70,6 @@ node::PassphraseSource passphraseSource(const Globals& g) {
 
 Result<std::filesystem::path> homeOf(const Globals& g) { return node::resolveHome(g.home, g.env); }
 
-Result<node::Node> openNode(const Globals& g) {
-  AE_ASSIGN_OR_RETURN(auto home, homeOf(g));
-  if (!node::isInitialized(home)) {
-    return fail(Errc::kNotFound, "no node at " + home.string() + ": run `aether init` first (or `make run`)");
-  }
-  AE_ASSIGN_OR_RETURN(auto n, node::Node::open(home, passphraseSource(g)));
-  warnInsecure(n);
-  return n;
-}
-
 void printJson(const json& j) { std::cout << j.dump(2) << "\n"; }
 
 // ---- commands ---------------------------------------------------------------------------------
