@@ -11,7 +11,15 @@ namespace aether::guests {
 extern const std::uint8_t hello_data[];
 extern const std::size_t hello_size;
 
+extern const std::uint8_t hello_component_data[];
+extern const std::size_t hello_component_size;
+
 // guests/hello/hello.c: prints a greeting with the node's DID through the host API.
 inline std::span<const std::uint8_t> helloWasm() { return {hello_data, hello_size}; }
+
+// guests/hello-component/hello.c, a WASI Preview 2 component of the world aether:host/app
+// (sdk/wit/host.wit) for sandbox::Engine::runComponent: logs a greeting with the node's DID
+// through aether:host/log, then writes "Goodbye from WASI stdout.\n" to stdout.
+inline std::span<const std::uint8_t> helloComponent() { return {hello_component_data, hello_component_size}; }
 
 }  // namespace aether::guests

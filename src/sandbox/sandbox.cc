@@ -5,33 +5,12 @@
 #include <cstring>
 #include <string>
 
+#include "sandbox/internal.h"
+
 namespace aether::sandbox {
+namespace internal {
+
 namespace {
-
-constexpr std::string_view kHostModule = "aether";
-
-// Owning wrappers for the C API's handles.
-struct ErrorDeleter {
-  void operator()(wasmtime_error_t* e) const { wasmtime_error_delete(e); }
-};
-struct TrapDeleter {
-  void operator()(wasm_trap_t* t) const { wasm_trap_delete(t); }
-};
-struct ModuleDeleter {
-  void operator()(wasmtime_module_t* m) const { wasmtime_module_delete(m); }
-};
-struct StoreDeleter {
-  void operator()(wasmtime_store_t* s) const { wasmtime_store_delete(s); }
-};
-struct LinkerDeleter {
-  void operator()(wasmtime_linker_t* l) const { wasmtime_linker_delete(l); }
-};
-struct FuncTypeDeleter {
-  void operator()(wasm_functype_t* f) const { wasm_functype_delete(f); }
-};
-using ErrorPtr = std::unique_ptr<wasmtime_error_t, ErrorDeleter>;
-using TrapPtr = std::unique_ptr<wasm_trap_t, TrapDeleter>;
-
 std::string takeMessage(wasm_byte_vec_t& vec) {
   std::string s(vec.data, vec.size);
   wasm_byte_vec_delete(&vec);
@@ -39,6 +18,7 @@ std::string takeMessage(wasm_byte_vec_t& vec) {
   while (!s.empty() && s.back() == '\0') s.pop_back();
   return s;
 }
+}  // namespace
 
 std::string errorMessage(const wasmtime_error_t* e) {
   wasm_byte_vec_t msg;
@@ -86,6 +66,28 @@ bool validUtf8(ByteView s) {
   }
   return true;
 }
+
+}  // namespace internal
+
+namespace {
+
+using internal::ErrorPtr;
+using internal::TrapPtr;
+using internal::errorMessage;
+using internal::trapMessage;
+using internal::validUtf8;
+
+constexpr std::string_view kHostModule = "aether";
+
+struct ModuleDeleter {
+  void operator()(wasmtime_module_t* m) const { wasmtime_module_delete(m); }
+};
+struct LinkerDeleter {
+  void operator()(wasmtime_linker_t* l) const { wasmtime_linker_delete(l); }
+};
+struct FuncTypeDeleter {
+  void operator()(wasm_functype_t* f) const { wasm_functype_delete(f); }
+};
 
 // State a host function sees; lives on the stack of Engine::run for the whole call.
 struct CallEnv {
@@ -160,13 +162,6 @@ wasm_trap_t* hostNodeDid(void* data, wasmtime_caller_t* caller, const wasmtime_v
 
 }  // namespace
 
-struct Engine::Impl {
-  wasm_engine_t* engine = nullptr;
-  ~Impl() {
-    if (engine) wasm_engine_delete(engine);
-  }
-};
-
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
@@ -179,6 +174,7 @@ Result<Engine> Engine::create() {
   if (config == nullptr) return fail(Errc::kWasm, "wasmtime: cannot allocate engine config");
   wasmtime_config_consume_fuel_set(config, true);
   wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
+  wasmtime_config_wasm_component_model_set(config, true);  // for runComponent (component.cc)
   wasm_engine_t* engine = wasm_engine_new_with_config(config);  // takes ownership of config
   if (engine == nullptr) return fail(Errc::kWasm, "wasmtime: cannot create engine");
   auto impl = std::make_unique<Impl>();
@@ -205,7 +201,7 @@ Result<RunResult> Engine::run(ByteView module_bytes, std::string_view entry, con
   if (compile_err) return fail(Errc::kWasm, "cannot compile module: " + errorMessage(compile_err.get()));
   std::unique_ptr<wasmtime_module_t, ModuleDeleter> module(raw_module);
 
-  std::unique_ptr<wasmtime_store_t, StoreDeleter> store(wasmtime_store_new(impl_->engine, nullptr, nullptr));
+  internal::StorePtr store(wasmtime_store_new(impl_->engine, nullptr, nullptr));
   wasmtime_context_t* cx = wasmtime_store_context(store.get());
   wasmtime_store_limiter(store.get(), limits.max_memory_bytes, limits.max_table_elements,
                          /*instances=*/1, /*tables=*/4, /*memories=*/1);

@@ -1,9 +1,12 @@
 // sandbox: runs WebAssembly guests inside Wasmtime with explicit limits (fuel, linear memory)
 // and a narrow host API; a guest can do nothing except through the host functions defined here.
-// Thread-safety: an Engine is thread-safe and meant to be shared; each run() call creates and
-// owns its own store, so concurrent runs on one Engine are fine.
+// Two kinds of guest: core modules (Engine::run, the `aether.*` imports below) and components
+// (Engine::runComponent, the WIT package aether:host@0.1.0 in sdk/wit/host.wit, docs/sandbox.md).
+// Thread-safety: an Engine is thread-safe and meant to be shared; each run() / runComponent()
+// call creates and owns its own store, so concurrent runs on one Engine are fine.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,7 +23,13 @@ struct Limits {
   std::uint64_t fuel = 50'000'000;               // instructions-ish; exhaustion traps the guest
   std::int64_t max_memory_bytes = 16 << 20;       // memory.grow past this returns -1
   std::int64_t max_table_elements = 10'000;
+  // Components only: bytes of text a run may emit (stdout + stderr + log.write messages);
+  // past it writes fail (stdout/stderr) or return host-error.limit-exceeded (log.write).
+  std::size_t max_output_bytes = 1 << 20;
 };
+
+// aether:host/log.level.
+enum class LogLevel : std::uint8_t { kTrace, kDebug, kInfo, kWarn, kError };
 
 // What the host offers a guest, imported from module "aether":
 //   aether.print(ptr: i32, len: i32) -> i32
@@ -29,9 +38,14 @@ struct Limits {
 //       copies the node's DID to `ptr`; returns its length.
 // Host functions never trap on bad arguments: they return a negative HostStatus and record a
 // line in RunResult::host_errors.
+// A component sees the same context through aether:host@0.1.0: identity.did() returns node_did,
+// its WASI stdout and stderr go to `print` (raw bytes, in the chunks the guest flushes), and
+// log.write goes to `log` (to `print`, one line per call, when `log` is empty).
 struct HostContext {
   std::string node_did;
   std::function<void(std::string_view)> print;
+  // `= nullptr` keeps `HostContext{.node_did = ..., .print = ...}` free of -Wmissing-field-initializers.
+  std::function<void(LogLevel, std::string_view)> log = nullptr;
 };
 
 enum class HostStatus : std::int32_t {
@@ -43,14 +57,17 @@ enum class HostStatus : std::int32_t {
 };
 
 struct RunResult {
-  std::int32_t value = 0;                // the entry function's i32 result (0 if it returns none)
+  std::int32_t value = 0;                // the entry function's i32 result (0 if it returns none);
+                                         // components: 0 if run() returned ok, 1 if err
   std::uint64_t fuel_used = 0;
   std::vector<std::string> host_errors;  // denials / bad calls, for the audit log
+  std::string guest_error;               // components: the string run() returned as its err
+                                         // (at most 64 KiB, then " [truncated]")
 };
 
 class Engine {
  public:
-  // Creates a Wasmtime engine (Cranelift, fuel metering on).
+  // Creates a Wasmtime engine (Cranelift, fuel metering on, component model on).
   static Result<Engine> create();
 
   Engine(Engine&&) noexcept;
@@ -63,6 +80,20 @@ class Engine {
   // or Errc::kLimitExceeded for fuel), never crashes.
   Result<RunResult> run(ByteView module, std::string_view entry, const HostContext& host,
                         const Limits& limits) const;
+
+  // Compiles `component` (a binary component, or `(component ...)` WAT text), links WASI
+  // Preview 2 — no preopened directories, no environment, argv = ["app"], no network, empty
+  // stdin, stdout/stderr to `host` — and aether:host@0.1.0, instantiates it under `limits` and
+  // calls its export `run: func() -> result<_, string>` (the world `app` of sdk/wit/host.wit).
+  // The guest cannot sleep: wasi:clocks/monotonic-clock's subscribe-* trap (they would block
+  // this thread without burning fuel).
+  // Errors, never crashes: a core module is kInvalidArgument; a component importing an
+  // interface or function the host does not provide is kUnsupported; a missing `run` export is
+  // kNotFound; fuel exhaustion is kLimitExceeded; compile errors, traps (including a host
+  // function imported under another signature) and a `run` of another type are kWasm.
+  // An `err` returned by run(), or exit(n != 0), is not an error of this call: it lands in
+  // RunResult::guest_error with value 1.
+  Result<RunResult> runComponent(ByteView component, const HostContext& host, const Limits& limits) const;
 
   // "wasmtime 48.0.8" — the embedded runtime's version.
   static std::string_view runtimeVersion();
