@@ -20,6 +20,16 @@
 //   jws-sign                "<seed hex> <payload hex> [<base64url JSON object>]" ->
 //                           {"jws","publicKeyHex","jwkX"}; the object is extra header fields
 //   jws-verify              "<compact jws> <public key hex>" -> "ok <payload hex>"
+//   ucan-mint               {"seed","aud","caps":[[right, resource], ...],"exp","nbf"?,"facts"?,
+//                           "nonce"?: bool} -> a root UCAN issued by the seed's key (cap::mintToken)
+//   ucan-delegate           {"parent","seed","aud","caps","exp","nbf"?} -> cap::delegateToken
+//   ucan-parse              token -> {"iss","aud","att":[{"with","can"}],"exp","nbf","nnc","prf":
+//                           <count>,"cid"} (cap::parseUcan)
+//   ucan-verify             {"token","roots":[did],"holder","now","caps":[[right, resource], ...],
+//                           "revokedCids"?:[cid],"revokedNonces"?:[[iss, nnc]]} ->
+//                           "ok <root issuer>" when cap::TokenVerifier grants every capability
+//   cap-covers              "<right> <resource> <right> <resource>" -> "true" | "false"
+//                           (cap::covers(granted, requested))
 
 #include <charconv>
 #include <cmath>
@@ -37,6 +47,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/base.h"
+#include "cap/cap.h"
 #include "codec/codec.h"
 #include "crypto/crypto.h"
 #include "identity/identity.h"
@@ -349,11 +360,143 @@ Result<std::string> jwsVerifyLine(std::string_view line) {
   return "ok " + hexEncode(jws.payload);
 }
 
+// ---- UCAN (cap/) ---------------------------------------------------------------------------
+
+// The JSON-line subcommands read fields with nlohmann's throwing accessors; a mistyped field
+// becomes an ERR line instead of aborting the driver.
+std::function<Result<std::string>(std::string_view)> guarded(
+    std::function<Result<std::string>(std::string_view)> fn) {
+  return [fn = std::move(fn)](std::string_view line) -> Result<std::string> {
+    try {
+      return fn(line);
+    } catch (const nlohmann::json::exception& e) {
+      return fail(Errc::kInvalidArgument, std::string("bad request field: ") + e.what());
+    }
+  };
+}
+
+Result<nlohmann::json> jsonLine(std::string_view line) {
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return fail(Errc::kInvalidArgument, "want a JSON object");
+  return j;
+}
+
+Result<std::vector<cap::Capability>> capsField(const nlohmann::json& j) {
+  const auto it = j.find("caps");
+  if (it == j.end() || !it->is_array()) return fail(Errc::kInvalidArgument, "want \"caps\": [[right, resource]]");
+  std::vector<cap::Capability> out;
+  for (const nlohmann::json& c : *it) {
+    if (!c.is_array() || c.size() != 2 || !c[0].is_string() || !c[1].is_string()) {
+      return fail(Errc::kInvalidArgument, "want [right, resource]");
+    }
+    AE_ASSIGN_OR_RETURN(cap::Capability parsed,
+                        cap::Capability::parse(c[0].get<std::string>(), c[1].get<std::string>()));
+    out.push_back(std::move(parsed));
+  }
+  return out;
+}
+
+Result<cap::TokenOptions> tokenOptions(const nlohmann::json& j) {
+  cap::TokenOptions o;
+  if (!j.contains("exp") || !j["exp"].is_number_integer()) return fail(Errc::kInvalidArgument, "want \"exp\"");
+  o.expiresAt = j["exp"].get<std::int64_t>();
+  if (j.contains("nbf")) o.notBefore = j["nbf"].get<std::int64_t>();
+  if (j.contains("facts")) o.facts = j["facts"];
+  if (j.contains("nonce")) o.addNonce = j["nonce"].get<bool>();
+  return o;
+}
+
+Result<std::string> stringField(const nlohmann::json& j, const char* name) {
+  const auto it = j.find(name);
+  if (it == j.end() || !it->is_string()) {
+    return fail(Errc::kInvalidArgument, std::string("want a string \"") + name + "\"");
+  }
+  return it->get<std::string>();
+}
+
+Result<std::string> ucanMint(std::string_view line, crypto::Rng& rng) {
+  AE_ASSIGN_OR_RETURN(nlohmann::json j, jsonLine(line));
+  AE_ASSIGN_OR_RETURN(std::string seed, stringField(j, "seed"));
+  AE_ASSIGN_OR_RETURN(std::string aud, stringField(j, "aud"));
+  AE_ASSIGN_OR_RETURN(crypto::Ed25519KeyPair key, keyFromSeedHex(seed));
+  AE_ASSIGN_OR_RETURN(std::vector<cap::Capability> caps, capsField(j));
+  AE_ASSIGN_OR_RETURN(cap::TokenOptions options, tokenOptions(j));
+  return cap::mintToken(key, aud, caps, options, rng);
+}
+
+Result<std::string> ucanDelegate(std::string_view line, crypto::Rng& rng) {
+  AE_ASSIGN_OR_RETURN(nlohmann::json j, jsonLine(line));
+  AE_ASSIGN_OR_RETURN(std::string parent, stringField(j, "parent"));
+  AE_ASSIGN_OR_RETURN(std::string seed, stringField(j, "seed"));
+  AE_ASSIGN_OR_RETURN(std::string aud, stringField(j, "aud"));
+  AE_ASSIGN_OR_RETURN(crypto::Ed25519KeyPair key, keyFromSeedHex(seed));
+  AE_ASSIGN_OR_RETURN(std::vector<cap::Capability> caps, capsField(j));
+  AE_ASSIGN_OR_RETURN(cap::TokenOptions options, tokenOptions(j));
+  return cap::delegateToken(parent, key, aud, caps, options, rng);
+}
+
+Result<std::string> ucanParse(std::string_view line) {
+  AE_ASSIGN_OR_RETURN(cap::Ucan u, cap::parseUcan(line));
+  nlohmann::json att = nlohmann::json::array();
+  for (const cap::Capability& c : u.capabilities) {
+    const cap::UcanCapability m = cap::toUcan(c);
+    att.push_back({{"with", m.with}, {"can", m.can}});
+  }
+  nlohmann::json out = {{"iss", u.issuer.did}, {"aud", u.audience}, {"att", std::move(att)},
+                        {"exp", u.expiresAt}, {"prf", u.proofs.size()}, {"cid", u.cid().toString()}};
+  out["nbf"] = u.notBefore ? nlohmann::json(*u.notBefore) : nlohmann::json(nullptr);
+  out["nnc"] = u.nonce ? nlohmann::json(*u.nonce) : nlohmann::json(nullptr);
+  return out.dump();
+}
+
+class FixedClock final : public cap::Clock {
+ public:
+  explicit FixedClock(std::int64_t t) : t_(t) {}
+  std::int64_t now() const override { return t_; }
+
+ private:
+  std::int64_t t_;
+};
+
+Result<std::string> ucanVerify(std::string_view line) {
+  AE_ASSIGN_OR_RETURN(nlohmann::json j, jsonLine(line));
+  AE_ASSIGN_OR_RETURN(std::string token, stringField(j, "token"));
+  AE_ASSIGN_OR_RETURN(std::string holder, stringField(j, "holder"));
+  AE_ASSIGN_OR_RETURN(std::vector<cap::Capability> caps, capsField(j));
+  if (!j.contains("now") || !j["now"].is_number_integer() || !j.contains("roots") || !j["roots"].is_array()) {
+    return fail(Errc::kInvalidArgument, "want \"now\" and \"roots\"");
+  }
+  std::vector<std::string> roots;
+  for (const nlohmann::json& r : j["roots"]) roots.push_back(r.get<std::string>());
+  const FixedClock clock(j["now"].get<std::int64_t>());
+  const cap::Ed25519SignatureVerifier signatures;
+  cap::TokenVerifier verifier(std::move(roots), clock, signatures);
+  for (const nlohmann::json& c : j.value("revokedCids", nlohmann::json::array())) {
+    AE_ASSIGN_OR_RETURN(codec::Cid cid, Cid::parse(c.get<std::string>()));
+    verifier.revokeCid(cid);
+  }
+  for (const nlohmann::json& n : j.value("revokedNonces", nlohmann::json::array())) {
+    verifier.revokeNonce(n.at(0).get<std::string>(), n.at(1).get<std::string>());
+  }
+  AE_ASSIGN_OR_RETURN(cap::VerifiedToken verified, verifier.verify(token));
+  for (const cap::Capability& c : caps) AE_TRY(verifier.check(token, holder, c));
+  return "ok " + verified.rootIssuer;
+}
+
+Result<std::string> capCovers(std::string_view line) {
+  const std::vector<std::string_view> f = fields(line);
+  if (f.size() != 4) return fail(Errc::kInvalidArgument, "want: <right> <resource> <right> <resource>");
+  AE_ASSIGN_OR_RETURN(cap::Capability granted, cap::Capability::parse(f[0], f[1]));
+  AE_ASSIGN_OR_RETURN(cap::Capability requested, cap::Capability::parse(f[2], f[3]));
+  return std::string(cap::covers(granted, requested) ? "true" : "false");
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: aether_interop_tool SUBCOMMAND [ARGS]   (subcommands: cbor-gen N SEED, cbor-roundtrip,\n"
                "  multibase-encode BASE, multibase-decode, cid-parse, cid-format BASE|default, cid-for-block,\n"
-               "  did-key-gen, did-key-parse, jws-sign, jws-verify; see interop_tool.cc)\n");
+               "  did-key-gen, did-key-parse, jws-sign, jws-verify, ucan-mint, ucan-delegate, ucan-parse,\n"
+               "  ucan-verify, cap-covers; see interop_tool.cc)\n");
   return 2;
 }
 
@@ -399,6 +542,17 @@ int run(int argc, char** argv) {
   if (cmd == "did-key-parse" && args.empty()) return forEachLine(didKeyParse);
   if (cmd == "jws-sign" && args.empty()) return forEachLine(jwsSignLine);
   if (cmd == "jws-verify" && args.empty()) return forEachLine(jwsVerifyLine);
+  if (cmd == "ucan-mint" && args.empty()) {
+    crypto::SystemRng rng;
+    return forEachLine(guarded([&rng](std::string_view line) { return ucanMint(line, rng); }));
+  }
+  if (cmd == "ucan-delegate" && args.empty()) {
+    crypto::SystemRng rng;
+    return forEachLine(guarded([&rng](std::string_view line) { return ucanDelegate(line, rng); }));
+  }
+  if (cmd == "ucan-parse" && args.empty()) return forEachLine(ucanParse);
+  if (cmd == "ucan-verify" && args.empty()) return forEachLine(guarded(ucanVerify));
+  if (cmd == "cap-covers" && args.empty()) return forEachLine(capCovers);
   return usage();
 }
 

@@ -1,0 +1,153 @@
+// net: Aether's peer overlay transport — the libp2p wire stack (TCP, multistream-select 1.0,
+// Noise XX with the libp2p handshake payload, Yamux, /ipfs/ping/1.0.0) on Boost.Asio.
+// Threading: a Host, its Connections and Streams, and every coroutine they start belong to the
+// one thread that runs the io_context given to Host::create (no strands, no locks). Call their
+// methods only from that thread, e.g. from coroutines co_spawn'ed on that io_context.
+// Value types (PeerId) are thread-compatible.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/base.h"
+#include "codec/codec.h"
+#include "crypto/crypto.h"
+#include "net/peer_id.h"
+
+namespace aether::net {
+
+template <class T>
+using Task = boost::asio::awaitable<T>;
+
+// ---- streams, connections, host ---------------------------------------------------------------
+
+class ConnectionImpl;
+class HostImpl;
+
+// One Yamux stream, already negotiated to `protocol()`. Move-only; destroying a stream that is
+// not closed both ways resets it (RST). Reads and writes may run concurrently (one coroutine
+// reading, one writing); two concurrent reads or two concurrent writes are not allowed.
+class Stream {
+ public:
+  Stream(std::shared_ptr<ConnectionImpl> conn, std::uint32_t id, std::string protocol);
+  ~Stream();
+  Stream(Stream&&) noexcept;
+  Stream& operator=(Stream&&) noexcept;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  std::uint32_t id() const { return id_; }
+  const std::string& protocol() const { return protocol_; }
+
+  // Up to out.size() bytes; 0 means the remote closed its side (FIN). kIo when the stream was
+  // reset or the connection died.
+  [[nodiscard]] Task<Result<std::size_t>> readSome(std::span<std::uint8_t> out);
+  // Exactly out.size() bytes; kTruncated on EOF first.
+  [[nodiscard]] Task<Status> readExactly(std::span<std::uint8_t> out);
+  // Waits for send window as needed (Yamux flow control).
+  [[nodiscard]] Task<Status> writeAll(ByteView data);
+  // Half-close: sends FIN; reading continues until the remote's FIN.
+  [[nodiscard]] Status closeWrite();
+  // Abort both directions (RST).
+  void reset();
+
+  // Bytes pushed back in front of the next read (multistream's lazy data stays in the stream).
+  void unread(ByteView data);
+
+ private:
+  friend class ConnectionImpl;  // sets protocol_ once an inbound stream is negotiated
+  std::shared_ptr<ConnectionImpl> conn_;  // shared with the Connection handle and its loops
+  std::uint32_t id_ = 0;
+  std::string protocol_;
+  Bytes pending_;
+};
+
+// An upgraded (Noise + Yamux) connection to one peer. A cheap copyable handle; the connection
+// stays up until close() or the remote goes away, whoever holds handles.
+class Connection {
+ public:
+  explicit Connection(std::shared_ptr<ConnectionImpl> impl) : impl_(std::move(impl)) {}
+
+  const PeerId& remotePeer() const;
+  // Local side dialed (odd Yamux stream ids) or accepted (even).
+  bool isInitiator() const;
+  bool isOpen() const;
+  // Opens a Yamux stream and negotiates `protocol` with multistream-select. kUnsupported when
+  // the remote answers `na`.
+  [[nodiscard]] Task<Result<Stream>> openStream(std::string_view protocol);
+  // Sends GoAway (normal), then closes the socket once the write is out.
+  void close();
+
+ private:
+  std::shared_ptr<ConnectionImpl> impl_;  // shared with Streams and the connection's own loops
+};
+
+// Serves one inbound stream; the stream is already negotiated.
+using StreamHandler = std::function<Task<void>(Stream)>;
+
+struct HostOptions {
+  // Handshake + muxer negotiation deadline for dials and inbound connections.
+  std::chrono::milliseconds upgrade_timeout{10000};
+  // Refuse inbound connections beyond this many (counts live connections).
+  std::size_t max_connections = 256;
+};
+
+// A libp2p host over TCP: listens, dials with an expected peer id, serves protocol handlers.
+class Host {
+ public:
+  // `rng` must outlive the Host (ephemeral Noise keys, ping payloads).
+  [[nodiscard]] static Result<Host> create(boost::asio::io_context& io,
+                                           const crypto::Ed25519KeyPair& identity,
+                                           crypto::Rng& rng, HostOptions options = {});
+  ~Host();
+  Host(Host&&) noexcept;
+  Host& operator=(Host&&) noexcept;
+
+  const PeerId& peerId() const;
+
+  // Listens on `ip4`:`port` (port 0 = any free one) and starts accepting. Returns the full
+  // address "/ip4/127.0.0.1/tcp/N/p2p/12D3KooW...".
+  [[nodiscard]] Result<codec::Multiaddr> listen(std::string_view ip4 = "127.0.0.1",
+                                                std::uint16_t port = 0);
+  // Dials /ip4/../tcp/.. and upgrades; the remote must prove it is `expected` (kAuthFailed
+  // otherwise). If `addr` has a /p2p/ component it must equal `expected` (kInvalidArgument).
+  [[nodiscard]] Task<Result<Connection>> dial(const codec::Multiaddr& addr, const PeerId& expected);
+  // The same with the peer id taken from the address's /p2p/ component (required).
+  [[nodiscard]] Task<Result<Connection>> dial(const codec::Multiaddr& addr);
+
+  void setStreamHandler(std::string protocol, StreamHandler handler);
+  // Serves /ipfs/ping/1.0.0 (echo 32-byte payloads until EOF).
+  void enablePing();
+  // Called once per inbound connection after its upgrade.
+  void setConnectionObserver(std::function<void(Connection)> observer);
+  // Stops listening and closes every connection.
+  void close();
+
+ private:
+  explicit Host(std::shared_ptr<HostImpl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<HostImpl> impl_;  // shared with the accept loop and inbound upgrade coroutines
+};
+
+inline constexpr std::string_view kPingProtocol = "/ipfs/ping/1.0.0";
+inline constexpr std::size_t kPingSize = 32;
+
+// Opens one ping stream and runs `count` round trips of 32 random bytes; returns the RTTs.
+// kIntegrity when the echo differs.
+[[nodiscard]] Task<Result<std::vector<std::chrono::nanoseconds>>> ping(Connection& conn,
+                                                                       crypto::Rng& rng,
+                                                                       int count = 1);
+
+}  // namespace aether::net

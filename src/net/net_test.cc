@@ -1,0 +1,656 @@
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <gtest/gtest.h>
+
+#include "net/internal.h"
+#include "net/net.h"
+
+namespace aether::net {
+namespace {
+
+namespace asio = boost::asio;
+
+Bytes hex(std::string_view h) { return *hexDecode(h); }
+
+crypto::Ed25519KeyPair keyFromSeed(std::uint8_t fill) {
+  Bytes seed(32, fill);
+  return *crypto::Ed25519KeyPair::fromSeed(seed);
+}
+
+// ---- peer ids (libp2p/specs peer-ids/peer-ids.md test vectors) --------------------------------
+
+constexpr std::string_view kSpecEdPrivate =
+    "080112407e0830617c4a7de83925dfb2694556b12936c477a0e1feb2e148ec9da60fee7d1ed1e8fae2c4a144b8be8fd4b4"
+    "7bf3d3b34b871c3cacf6010f0e42d474fce27e";
+constexpr std::string_view kSpecEdPublic =
+    "080112201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e";
+
+TEST(PeerId, SpecVectorEd25519PublicKeyFromPrivate) {
+  Bytes priv = hex(kSpecEdPrivate);
+  // PrivateKey protobuf: 08 01 12 40 <seed 32> <public 32>
+  ASSERT_EQ(priv.size(), 4u + 64u);
+  auto kp = crypto::Ed25519KeyPair::fromSeed(ByteView(priv).subspan(4, 32));
+  ASSERT_TRUE(kp);
+  EXPECT_EQ(hexEncode(encodeEd25519PublicKeyProto(kp->publicKey())), kSpecEdPublic);
+  auto decoded = decodeEd25519PublicKeyProto(hex(kSpecEdPublic));
+  ASSERT_TRUE(decoded) << decoded.error().toString();
+  EXPECT_EQ(*decoded, kp->publicKey());
+}
+
+TEST(PeerId, IdentityMultihashOfProtobufKey) {
+  Bytes pub = hex(kSpecEdPublic);
+  crypto::Ed25519PublicKey key;
+  std::copy(pub.begin() + 4, pub.end(), key.begin());
+  PeerId id = PeerId::fromEd25519(key);
+  Bytes mh = id.multihash().encode();
+  ASSERT_EQ(mh.size(), 38u);
+  EXPECT_EQ(mh[0], 0x00);
+  EXPECT_EQ(mh[1], 36);
+  EXPECT_EQ(Bytes(mh.begin() + 2, mh.end()), pub);
+  std::string text = id.toString();
+  EXPECT_TRUE(text.starts_with("12D3KooW")) << text;
+  auto parsed = PeerId::parse(text);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(*parsed, id);
+  EXPECT_EQ(parsed->ed25519Key(), key);
+}
+
+TEST(PeerId, KnownTextForSpecKey) {
+  // go-libp2p v0.48.0 peer.IDFromPublicKey on the spec key gives this text.
+  Bytes pub = hex(kSpecEdPublic);
+  crypto::Ed25519PublicKey key;
+  std::copy(pub.begin() + 4, pub.end(), key.begin());
+  EXPECT_EQ(PeerId::fromEd25519(key).toString(), "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq");
+}
+
+TEST(PeerId, ParseRejects) {
+  const std::vector<std::string> bad = {
+      "", "0OIl", "12D3KooW", "QmShort", "zQmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",
+  };
+  for (const auto& t : bad) EXPECT_FALSE(PeerId::parse(t)) << t;
+  // A sha2-256 multihash peer id (RSA keys) parses but has no inline key.
+  auto rsa = PeerId::parse("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N");
+  ASSERT_TRUE(rsa) << rsa.error().toString();
+  EXPECT_FALSE(rsa->ed25519Key());
+}
+
+TEST(PublicKeyProto, RejectsTable) {
+  const std::string key32(64, 'a');
+  struct Case {
+    std::string hex;
+    Errc code;
+  };
+  const std::vector<Case> cases = {
+      {"", Errc::kTruncated},
+      {"08", Errc::kTruncated},                          // varint missing
+      {"0801", Errc::kTruncated},                        // no Data
+      {"080012" "20" + key32, Errc::kUnsupported},       // RSA
+      {"080212" "20" + key32, Errc::kUnsupported},       // secp256k1
+      {"080312" "20" + key32, Errc::kUnsupported},       // ECDSA
+      {"080912" "20" + key32, Errc::kMalformed},         // unknown type
+      {"1220" + key32 + "0801", Errc::kMalformed},       // fields out of order
+      {"08011210" + std::string(32, 'a'), Errc::kWrongLength},
+      {"08011221" + key32 + "00", Errc::kWrongLength},
+      {"08011220" + key32 + "00", Errc::kTrailingData},
+      {"08011220" + key32.substr(2), Errc::kTruncated},  // Data runs past the end
+      {"08011a20" + key32, Errc::kMalformed},            // field 3
+      {"0b01", Errc::kMalformed},                        // wire type 3 (group)
+      {"0881001220" + key32, Errc::kNonCanonical},       // non-minimal varint
+  };
+  for (const auto& c : cases) {
+    auto r = decodeEd25519PublicKeyProto(hex(c.hex));
+    ASSERT_FALSE(r) << c.hex;
+    EXPECT_EQ(r.error().code, c.code) << c.hex << " -> " << r.error().toString();
+  }
+}
+
+// ---- multistream ------------------------------------------------------------------------------
+
+TEST(Multistream, EncodeDecode) {
+  auto m = encodeMultistreamMessage("/multistream/1.0.0");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(hexEncode(*m), "132f6d756c746973747265616d2f312e302e300a");
+  Bytes two = *m;
+  append(two, *encodeMultistreamMessage("na"));
+  auto d = decodeMultistreamMessage(two);
+  ASSERT_TRUE(d && *d);
+  EXPECT_EQ((*d)->text, "/multistream/1.0.0");
+  auto d2 = decodeMultistreamMessage(ByteView(two).subspan((*d)->consumed));
+  ASSERT_TRUE(d2 && *d2);
+  EXPECT_EQ((*d2)->text, "na");
+  // Every strict prefix is "need more".
+  for (std::size_t i = 0; i < m->size(); ++i) {
+    auto p = decodeMultistreamMessage(ByteView(*m).first(i));
+    ASSERT_TRUE(p) << i;
+    EXPECT_FALSE(*p) << i;
+  }
+  EXPECT_FALSE(encodeMultistreamMessage(""));
+  EXPECT_FALSE(encodeMultistreamMessage("a\nb"));
+  EXPECT_FALSE(encodeMultistreamMessage(std::string(2000, 'a')));
+}
+
+TEST(Multistream, RejectsTable) {
+  struct Case {
+    Bytes in;
+    Errc code;
+  };
+  auto msg = [](std::string_view body) {
+    Bytes b;
+    varintAppend(b, body.size());
+    append(b, asBytes(body));
+    return b;
+  };
+  const std::vector<Case> cases = {
+      {{0x00}, Errc::kMalformed},                        // zero length
+      {msg("abc"), Errc::kMalformed},                    // no newline
+      {msg("\n"), Errc::kMalformed},                     // only a newline
+      {msg("a\nb\n"), Errc::kMalformed},                 // newline inside
+      {msg("a\rb\n"), Errc::kMalformed},                 // control character
+      {msg(std::string("a\0b\n", 4)), Errc::kMalformed}, // NUL
+      {msg("\xff\xfe\n"), Errc::kMalformed},             // invalid UTF-8
+      {msg("\xc0\xaf\n"), Errc::kMalformed},             // overlong UTF-8
+      {msg("\xed\xa0\x80\n"), Errc::kMalformed},         // surrogate
+      {msg(std::string(1024, 'a') + "\n"), Errc::kLimitExceeded},
+      {{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, Errc::kOverflow},
+      {{0x81, 0x00}, Errc::kNonCanonical},               // non-minimal varint
+      {{0xff, 0xff, 0x03}, Errc::kLimitExceeded},
+  };
+  for (const auto& c : cases) {
+    auto r = decodeMultistreamMessage(c.in);
+    ASSERT_FALSE(r) << hexEncode(c.in);
+    EXPECT_EQ(r.error().code, c.code) << hexEncode(c.in) << " -> " << r.error().toString();
+  }
+}
+
+// ---- Noise payload ----------------------------------------------------------------------------
+
+TEST(NoisePayload, RoundTripWithExtensions) {
+  NoiseHandshakePayload p;
+  p.identity_key = Bytes(36, 1);
+  p.identity_sig = Bytes(64, 2);
+  p.stream_muxers = {"/yamux/1.0.0", "/mplex/6.7.0"};
+  auto d = decodeNoiseHandshakePayload(encodeNoiseHandshakePayload(p));
+  ASSERT_TRUE(d) << d.error().toString();
+  EXPECT_EQ(d->identity_key, p.identity_key);
+  EXPECT_EQ(d->identity_sig, p.identity_sig);
+  EXPECT_EQ(d->stream_muxers, p.stream_muxers);
+  EXPECT_TRUE(d->has_extensions);
+  // Unknown fields of every skippable wire type are ignored.
+  Bytes with_unknown = encodeNoiseHandshakePayload(p);
+  append(with_unknown, hex("2805" "310102030405060708" "3a0161" "3d01020304"));
+  EXPECT_TRUE(decodeNoiseHandshakePayload(with_unknown));
+}
+
+TEST(NoisePayload, RejectsTable) {
+  struct Case {
+    std::string hex;
+    Errc code;
+  };
+  std::string too_many = "22";
+  std::string entries;
+  for (int i = 0; i < 65; ++i) entries += "1201" "61";
+  too_many += hexEncode(varintEncode(entries.size() / 2)) + entries;
+  const std::vector<Case> cases = {
+      {"0a", Errc::kTruncated},                 // length missing
+      {"0a05aabb", Errc::kTruncated},           // runs past the end
+      {"08", Errc::kTruncated},                 // field 1 as varint, value missing
+      {"0801", Errc::kMalformed},               // field 1 with wire type 0
+      {"1501020304", Errc::kMalformed},         // field 2 fixed32
+      {"2001", Errc::kMalformed},               // field 4 as varint
+      {"0a01aa0a01bb", Errc::kMalformed},       // identity_key twice
+      {"1201aa1201bb", Errc::kMalformed},       // identity_sig twice
+      {"22002200", Errc::kMalformed},           // extensions twice
+      {"0b", Errc::kMalformed},                 // group start
+      {"0c", Errc::kMalformed},                 // group end
+      {"0001", Errc::kMalformed},               // field number 0
+      {"2202" "0801", Errc::kMalformed},        // extensions field 1 as varint
+      {"2203" "12010a", Errc::kMalformed},      // muxer id with a control char
+      {"29010203", Errc::kTruncated},           // fixed64 truncated
+      {too_many, Errc::kLimitExceeded},
+  };
+  for (const auto& c : cases) {
+    auto r = decodeNoiseHandshakePayload(hex(c.hex));
+    ASSERT_FALSE(r) << c.hex;
+    EXPECT_EQ(r.error().code, c.code) << c.hex << " -> " << r.error().toString();
+  }
+}
+
+// ---- Noise XX ---------------------------------------------------------------------------------
+
+struct HandshakePair {
+  NoiseTransport initiator;
+  NoiseTransport responder;
+};
+
+Result<HandshakePair> runHandshake(const crypto::Ed25519KeyPair& a, const crypto::Ed25519KeyPair& b,
+                                   std::optional<PeerId> expected, crypto::Rng& rng) {
+  AE_ASSIGN_OR_RETURN(auto i, NoiseHandshake::create(NoiseHandshake::Role::kInitiator, a, rng, expected));
+  AE_ASSIGN_OR_RETURN(auto r, NoiseHandshake::create(NoiseHandshake::Role::kResponder, b, rng));
+  AE_ASSIGN_OR_RETURN(Bytes m1, i.writeMessage());
+  AE_TRY(r.readMessage(m1));
+  AE_ASSIGN_OR_RETURN(Bytes m2, r.writeMessage());
+  AE_TRY(i.readMessage(m2));
+  AE_ASSIGN_OR_RETURN(Bytes m3, i.writeMessage());
+  AE_TRY(r.readMessage(m3));
+  EXPECT_TRUE(std::equal(i.handshakeHash().begin(), i.handshakeHash().end(), r.handshakeHash().begin()));
+  AE_ASSIGN_OR_RETURN(auto ti, i.finish());
+  AE_ASSIGN_OR_RETURN(auto tr, r.finish());
+  return HandshakePair{std::move(ti), std::move(tr)};
+}
+
+TEST(Noise, HandshakeAndTransport) {
+  crypto::SeededRng rng(1);
+  auto a = keyFromSeed(1), b = keyFromSeed(2);
+  auto pair = runHandshake(a, b, PeerId::fromEd25519(b.publicKey()), rng);
+  ASSERT_TRUE(pair) << pair.error().toString();
+  EXPECT_EQ(pair->initiator.remote, PeerId::fromEd25519(b.publicKey()));
+  EXPECT_EQ(pair->responder.remote, PeerId::fromEd25519(a.publicKey()));
+  for (int i = 0; i < 3; ++i) {
+    Bytes frame;
+    ASSERT_TRUE(pair->initiator.send.encryptAppend(asBytes("hello"), frame));
+    auto plain = pair->responder.recv.decrypt(frame);
+    ASSERT_TRUE(plain) << plain.error().toString();
+    EXPECT_EQ(asChars(*plain), "hello");
+    Bytes back;
+    ASSERT_TRUE(pair->responder.send.encryptAppend(Bytes(kNoiseMaxPlaintext, 7), back));
+    EXPECT_EQ(back.size(), kNoiseMaxMessage);
+    auto plain2 = pair->initiator.recv.decrypt(back);
+    ASSERT_TRUE(plain2);
+    EXPECT_EQ(plain2->size(), kNoiseMaxPlaintext);
+  }
+  EXPECT_EQ(pair->initiator.send.nonce(), 3u);
+  EXPECT_EQ(pair->responder.recv.nonce(), 3u);
+}
+
+TEST(Noise, WrongExpectedPeerIdFails) {
+  crypto::SeededRng rng(2);
+  auto a = keyFromSeed(1), b = keyFromSeed(2), c = keyFromSeed(3);
+  auto pair = runHandshake(a, b, PeerId::fromEd25519(c.publicKey()), rng);
+  ASSERT_FALSE(pair);
+  EXPECT_EQ(pair.error().code, Errc::kAuthFailed);
+  EXPECT_NE(pair.error().message.find("peer id mismatch"), std::string::npos);
+  EXPECT_NE(pair.error().message.find(PeerId::fromEd25519(c.publicKey()).toString()), std::string::npos);
+}
+
+TEST(Noise, TamperedHandshakeMessagesFail) {
+  auto a = keyFromSeed(1), b = keyFromSeed(2);
+  for (int which = 2; which <= 3; ++which) {
+    for (std::size_t pos : {0, 40, 100}) {
+      crypto::SeededRng rng(3);
+      auto i = *NoiseHandshake::create(NoiseHandshake::Role::kInitiator, a, rng);
+      auto r = *NoiseHandshake::create(NoiseHandshake::Role::kResponder, b, rng);
+      ASSERT_TRUE(r.readMessage(*i.writeMessage()));
+      Bytes m2 = *r.writeMessage();
+      if (which == 2) {
+        m2[pos % m2.size()] ^= 1;
+        EXPECT_FALSE(i.readMessage(m2)) << "message 2 byte " << pos;
+        continue;
+      }
+      ASSERT_TRUE(i.readMessage(m2));
+      Bytes m3 = *i.writeMessage();
+      m3[pos % m3.size()] ^= 1;
+      EXPECT_FALSE(r.readMessage(m3)) << "message 3 byte " << pos;
+    }
+  }
+}
+
+TEST(Noise, ShortAndOutOfTurnMessagesFail) {
+  crypto::SeededRng rng(4);
+  auto a = keyFromSeed(1), b = keyFromSeed(2);
+  auto i = *NoiseHandshake::create(NoiseHandshake::Role::kInitiator, a, rng);
+  auto r = *NoiseHandshake::create(NoiseHandshake::Role::kResponder, b, rng);
+  EXPECT_EQ(r.readMessage(Bytes(31)).error().code, Errc::kTruncated);
+  EXPECT_FALSE(r.writeMessage());  // responder cannot speak first
+  EXPECT_FALSE(i.readMessage(Bytes(200)));  // initiator must write first
+  ASSERT_TRUE(r.readMessage(*i.writeMessage()));
+  EXPECT_EQ(i.readMessage(Bytes(95)).error().code, Errc::kTruncated);
+  // A low-order (all-zero) ephemeral key is refused by the DH.
+  auto i2 = *NoiseHandshake::create(NoiseHandshake::Role::kInitiator, a, rng);
+  auto r2 = *NoiseHandshake::create(NoiseHandshake::Role::kResponder, b, rng);
+  ASSERT_TRUE(r2.readMessage(Bytes(32, 0)));
+  EXPECT_FALSE(r2.writeMessage());
+  (void)i2;
+}
+
+TEST(Noise, TransportRejectsReplayTamperAndBadSizes) {
+  crypto::SeededRng rng(5);
+  auto a = keyFromSeed(1), b = keyFromSeed(2);
+  auto pair = *runHandshake(a, b, std::nullopt, rng);
+  Bytes f1, f2;
+  ASSERT_TRUE(pair.initiator.send.encryptAppend(asBytes("one"), f1));
+  ASSERT_TRUE(pair.initiator.send.encryptAppend(asBytes("two"), f2));
+  EXPECT_EQ(pair.responder.recv.decrypt(f2).error().code, Errc::kAuthFailed);  // out of order
+  // The failed open does not advance the nonce: f1 still decrypts.
+  ASSERT_TRUE(pair.responder.recv.decrypt(f1));
+  EXPECT_FALSE(pair.responder.recv.decrypt(f1));  // replay
+  Bytes bad = f2;
+  bad.back() ^= 0x80;
+  EXPECT_FALSE(pair.responder.recv.decrypt(bad));
+  ASSERT_TRUE(pair.responder.recv.decrypt(f2));
+  EXPECT_EQ(pair.responder.recv.decrypt(Bytes(15)).error().code, Errc::kMalformed);
+  EXPECT_EQ(pair.responder.recv.decrypt(Bytes(65536)).error().code, Errc::kMalformed);
+  Bytes out;
+  EXPECT_EQ(pair.initiator.send.encryptAppend(Bytes(kNoiseMaxPlaintext + 1), out).error().code,
+            Errc::kInvalidArgument);
+  pair.initiator.send.setNonceForTest(~std::uint64_t{0});
+  EXPECT_EQ(pair.initiator.send.encryptAppend(asBytes("x"), out).error().code, Errc::kLimitExceeded);
+}
+
+// ---- Yamux ------------------------------------------------------------------------------------
+
+TEST(Yamux, HeaderRoundTrip) {
+  YamuxHeader h{YamuxType::kWindowUpdate, yamux_flags::kSyn, 7, 262144};
+  Bytes b;
+  appendYamuxHeader(b, h);
+  EXPECT_EQ(hexEncode(b), "000100010000000700040000");
+  auto d = decodeYamuxHeader(b);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, h);
+}
+
+TEST(Yamux, HeaderRejectsTable) {
+  struct Case {
+    std::string hex;
+    Errc code;
+  };
+  const std::vector<Case> cases = {
+      {"", Errc::kWrongLength},
+      {"0000000000000001000000", Errc::kWrongLength},
+      {"00000000000000010000000000", Errc::kWrongLength},
+      {"010000000000000100000000", Errc::kUnsupported},   // version 1
+      {"000400000000000100000000", Errc::kMalformed},     // type 4
+      {"000000100000000100000000", Errc::kMalformed},     // flag 0x10
+      {"000080000000000100000000", Errc::kMalformed},     // flag 0x8000
+      {"000000000000000000000000", Errc::kMalformed},     // data on stream 0
+      {"000100000000000000000000", Errc::kMalformed},     // window update on stream 0
+      {"000000030000000100000000", Errc::kMalformed},     // SYN|ACK
+      {"000200010000000100000000", Errc::kMalformed},     // ping on stream 1
+      {"000200000000000000000000", Errc::kMalformed},     // ping without SYN/ACK
+      {"000200030000000000000000", Errc::kMalformed},     // ping SYN|ACK
+      {"000200040000000000000000", Errc::kMalformed},     // ping FIN
+      {"000300000000000100000000", Errc::kMalformed},     // go-away on stream 1
+      {"000300000000000000000003", Errc::kMalformed},     // go-away code 3
+      {"000300010000000000000000", Errc::kMalformed},     // go-away with SYN
+  };
+  for (const auto& c : cases) {
+    auto r = decodeYamuxHeader(hex(c.hex));
+    ASSERT_FALSE(r) << c.hex;
+    EXPECT_EQ(r.error().code, c.code) << c.hex << " -> " << r.error().toString();
+  }
+}
+
+// Moves every queued byte between the two sessions until both are quiet.
+void pump(YamuxSession& a, YamuxSession& b) {
+  for (int i = 0; i < 100 && (a.hasOutgoing() || b.hasOutgoing()); ++i) {
+    if (a.hasOutgoing()) {
+      ASSERT_TRUE(b.receive(a.takeOutgoing()));
+    }
+    if (b.hasOutgoing()) {
+      ASSERT_TRUE(a.receive(b.takeOutgoing()));
+    }
+  }
+}
+
+TEST(Yamux, OpenAcceptDataFin) {
+  YamuxSession d(YamuxSession::Role::kDialer), l(YamuxSession::Role::kListener);
+  auto id = d.openStream();
+  ASSERT_TRUE(id);
+  EXPECT_EQ(*id, 1u);
+  EXPECT_EQ(*d.openStream(), 3u);
+  EXPECT_EQ(*l.openStream(), 2u);
+  pump(d, l);
+  EXPECT_EQ(l.acceptStream(), 1u);
+  EXPECT_EQ(l.acceptStream(), 3u);
+  EXPECT_FALSE(l.acceptStream());
+  EXPECT_EQ(d.acceptStream(), 2u);
+  ASSERT_EQ(*d.write(1, asBytes("hello")), 5u);
+  ASSERT_TRUE(d.closeWrite(1));
+  pump(d, l);
+  EXPECT_EQ(l.readable(1), 5u);
+  EXPECT_TRUE(l.remoteClosed(1));
+  std::array<std::uint8_t, 16> buf;
+  EXPECT_EQ(l.read(1, buf), 5u);
+  EXPECT_EQ(asChars(ByteView(buf).first(5)), "hello");
+  EXPECT_FALSE(d.write(1, asBytes("more")));  // write after FIN
+  // Frames are split at kYamuxMaxDataFrame.
+  ASSERT_EQ(*l.write(1, Bytes(40000, 1)), 40000u);
+  Bytes wire = l.takeOutgoing();
+  EXPECT_EQ(wire.size(), 40000u + 3 * kYamuxHeaderSize);
+  ASSERT_TRUE(d.receive(wire));
+  EXPECT_EQ(d.readable(1), 40000u);
+}
+
+TEST(Yamux, WindowAccounting) {
+  YamuxSession d(YamuxSession::Role::kDialer), l(YamuxSession::Role::kListener);
+  std::uint32_t id = *d.openStream();
+  pump(d, l);
+  ASSERT_EQ(l.acceptStream(), id);
+  EXPECT_EQ(d.sendWindow(id), kYamuxInitialWindow);
+  // Only the window is accepted.
+  ASSERT_EQ(*d.write(id, Bytes(300000, 9)), kYamuxInitialWindow);
+  EXPECT_EQ(d.sendWindow(id), 0u);
+  EXPECT_EQ(*d.write(id, Bytes(10, 9)), 0u);
+  pump(d, l);
+  EXPECT_EQ(l.recvWindow(id), 0u);
+  EXPECT_EQ(l.readable(id), kYamuxInitialWindow);
+  // Reading less than half grants nothing back yet.
+  Bytes buf(kYamuxInitialWindow / 2 - 1);
+  EXPECT_EQ(l.read(id, buf), buf.size());
+  EXPECT_FALSE(l.hasOutgoing());
+  // Crossing half sends one window update for everything consumed.
+  Bytes one(1);
+  EXPECT_EQ(l.read(id, one), 1u);
+  ASSERT_TRUE(l.hasOutgoing());
+  EXPECT_EQ(l.recvWindow(id), kYamuxInitialWindow / 2);
+  pump(d, l);
+  EXPECT_EQ(d.sendWindow(id), kYamuxInitialWindow / 2);
+  // Ping / pong on stream 0.
+  d.ping(42);
+  pump(d, l);
+  EXPECT_EQ(d.takePongs(), std::vector<std::uint32_t>{42});
+}
+
+TEST(Yamux, ExceedingTheWindowIsAProtocolError) {
+  YamuxSession d(YamuxSession::Role::kDialer), l(YamuxSession::Role::kListener);
+  std::uint32_t id = *d.openStream();
+  pump(d, l);
+  // Forge a frame one byte over the window.
+  Bytes frame;
+  appendYamuxHeader(frame, YamuxHeader{YamuxType::kData, 0, id, kYamuxInitialWindow + 1});
+  auto st = l.receive(frame);  // rejected from the header alone, before the body arrives
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::kMalformed);
+  EXPECT_TRUE(l.failed());
+  EXPECT_TRUE(l.isReset(id));
+  // A GoAway(protocol error) is queued for the remote.
+  Bytes out = l.takeOutgoing();
+  ASSERT_GE(out.size(), kYamuxHeaderSize);
+  auto h = decodeYamuxHeader(ByteView(out).last(kYamuxHeaderSize));
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->type, YamuxType::kGoAway);
+  EXPECT_EQ(h->length, 1u);
+  ASSERT_TRUE(d.receive(out));
+  EXPECT_TRUE(d.remoteGoneAway());
+  EXPECT_FALSE(d.openStream());
+}
+
+TEST(Yamux, SplitWindowExhaustionAcrossFrames) {
+  YamuxSession d(YamuxSession::Role::kDialer), l(YamuxSession::Role::kListener);
+  std::uint32_t id = *d.openStream();
+  pump(d, l);
+  Bytes frames;
+  appendYamuxHeader(frames, YamuxHeader{YamuxType::kData, 0, id, kYamuxInitialWindow});
+  frames.resize(frames.size() + kYamuxInitialWindow);
+  appendYamuxHeader(frames, YamuxHeader{YamuxType::kData, 0, id, 1});
+  frames.push_back(0);
+  // Fed in odd-sized pieces: partial frames are buffered.
+  Status st;
+  for (std::size_t at = 0; at < frames.size() && st; at += 1000) {
+    st = l.receive(ByteView(frames).subspan(at, std::min<std::size_t>(1000, frames.size() - at)));
+  }
+  ASSERT_FALSE(st);
+  EXPECT_TRUE(l.failed());
+}
+
+TEST(Yamux, ProtocolViolations) {
+  auto expectFail = [](YamuxSession::Role role, std::vector<YamuxHeader> headers) {
+    YamuxSession s(role);
+    Bytes in;
+    for (const auto& h : headers) appendYamuxHeader(in, h);
+    EXPECT_FALSE(s.receive(in));
+    EXPECT_TRUE(s.failed());
+  };
+  using enum YamuxType;
+  using namespace yamux_flags;
+  // Remote (listener) opening an odd id at a dialer.
+  expectFail(YamuxSession::Role::kDialer, {{kWindowUpdate, kSyn, 1, 0}});
+  // SYN twice for the same stream.
+  expectFail(YamuxSession::Role::kListener, {{kWindowUpdate, kSyn, 1, 0}, {kWindowUpdate, kSyn, 1, 0}});
+  // Window overflow past 2^32-1.
+  expectFail(YamuxSession::Role::kListener, {{kWindowUpdate, kSyn, 1, 0xfffffff0u}});
+  // Bad header.
+  expectFail(YamuxSession::Role::kListener, {{kPing, 0, 0, 0}});
+  // Data after FIN.
+  {
+    YamuxSession s(YamuxSession::Role::kListener);
+    Bytes in;
+    appendYamuxHeader(in, {kWindowUpdate, kSyn | kFin, 1, 0});
+    appendYamuxHeader(in, {kData, 0, 1, 1});
+    in.push_back(0);
+    EXPECT_FALSE(s.receive(in));
+  }
+  // RST marks the stream reset; unknown-stream frames are dropped.
+  {
+    YamuxSession s(YamuxSession::Role::kListener);
+    Bytes in;
+    appendYamuxHeader(in, {kWindowUpdate, kSyn, 1, 0});
+    appendYamuxHeader(in, {kWindowUpdate, kRst, 1, 0});
+    appendYamuxHeader(in, {kData, 0, 9, 2});
+    in.push_back(0);
+    in.push_back(0);
+    EXPECT_TRUE(s.receive(in));
+    EXPECT_TRUE(s.isReset(1));
+    EXPECT_FALSE(s.write(1, asBytes("x")));
+  }
+}
+
+// ---- Host over loopback -----------------------------------------------------------------------
+
+// Runs `body` as a coroutine on a fresh io_context with two hosts; fails the test on timeout.
+template <class Body>
+void withHosts(Body body) {
+  asio::io_context io;
+  crypto::SeededRng rng(7);
+  auto a = keyFromSeed(11), b = keyFromSeed(12);
+  auto listener = Host::create(io, b, rng);
+  auto dialer = Host::create(io, a, rng);
+  ASSERT_TRUE(listener && dialer);
+  listener->enablePing();
+  auto addr = listener->listen();
+  ASSERT_TRUE(addr) << addr.error().toString();
+  bool done = false;
+  asio::co_spawn(io, body(*dialer, *listener, *addr, rng, done), asio::detached);
+  io.run_for(std::chrono::seconds(20));
+  EXPECT_TRUE(done) << "test coroutine did not finish";
+}
+
+TEST(Host, DialPingOverLoopback) {
+  withHosts([](Host& dialer, Host& listener, codec::Multiaddr addr, crypto::Rng& rng,
+               bool& done) -> Task<void> {
+    auto conn = co_await dialer.dial(addr);
+    EXPECT_TRUE(conn) << conn.error().toString();
+    if (!conn) co_return;
+    EXPECT_EQ(conn->remotePeer(), listener.peerId());
+    EXPECT_TRUE(conn->isInitiator());
+    auto rtts = co_await ping(*conn, rng, 5);
+    EXPECT_TRUE(rtts) << rtts.error().toString();
+    if (rtts) {
+      EXPECT_EQ(rtts->size(), 5u);
+    }
+    auto unsupported = co_await conn->openStream("/aether/nope/1.0.0");
+    EXPECT_FALSE(unsupported);
+    if (!unsupported) {
+      EXPECT_EQ(unsupported.error().code, Errc::kUnsupported);
+    }
+    conn->close();
+    dialer.close();
+    listener.close();
+    done = true;
+  });
+}
+
+TEST(Host, WrongExpectedPeerIdFails) {
+  withHosts([](Host& dialer, Host& listener, codec::Multiaddr addr, crypto::Rng&, bool& done) -> Task<void> {
+    std::vector<codec::Multiaddr::Component> parts(addr.components().begin(), addr.components().end() - 1);
+    auto bare = *codec::Multiaddr::fromComponents(parts);
+    PeerId wrong = PeerId::fromEd25519(keyFromSeed(99).publicKey());
+    auto conn = co_await dialer.dial(bare, wrong);
+    EXPECT_FALSE(conn);
+    if (!conn) {
+      EXPECT_EQ(conn.error().code, Errc::kAuthFailed) << conn.error().toString();
+      EXPECT_NE(conn.error().message.find("peer id mismatch"), std::string::npos);
+    }
+    // An address naming another peer than `expected` is refused before dialing.
+    auto mismatch = co_await dialer.dial(addr, wrong);
+    EXPECT_FALSE(mismatch);
+    if (!mismatch) {
+      EXPECT_EQ(mismatch.error().code, Errc::kInvalidArgument);
+    }
+    dialer.close();
+    listener.close();
+    done = true;
+  });
+}
+
+Task<void> echoHandler(Stream s) {
+  std::array<std::uint8_t, 8192> buf;
+  while (true) {
+    auto n = co_await s.readSome(buf);
+    if (!n || *n == 0) break;
+    auto st = co_await s.writeAll(ByteView(buf).first(*n));
+    if (!st) break;
+  }
+  (void)s.closeWrite();
+}
+
+Task<void> writeThenClose(Stream& s, const Bytes& data) {
+  auto st = co_await s.writeAll(data);
+  EXPECT_TRUE(st) << st.error().toString();
+  EXPECT_TRUE(s.closeWrite());
+}
+
+TEST(Host, EchoBeyondTheWindowExercisesFlowControl) {
+  withHosts([](Host& dialer, Host& listener, codec::Multiaddr addr, crypto::Rng& rng,
+               bool& done) -> Task<void> {
+    listener.setStreamHandler("/aether/echo/1.0.0", echoHandler);
+    auto conn = co_await dialer.dial(addr);
+    EXPECT_TRUE(conn);
+    if (!conn) co_return;
+    auto stream = co_await conn->openStream("/aether/echo/1.0.0");
+    EXPECT_TRUE(stream) << stream.error().toString();
+    if (!stream) co_return;
+    Bytes data(3 * 1024 * 1024 + 17);  // > 10 windows; the echo needs both directions' updates
+    rng.fill(data);
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, writeThenClose(*stream, data), asio::detached);
+    Bytes got;
+    std::array<std::uint8_t, 65536> buf;
+    while (true) {
+      auto n = co_await stream->readSome(buf);
+      EXPECT_TRUE(n) << n.error().toString();
+      if (!n || *n == 0) break;
+      got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+    }
+    EXPECT_EQ(got.size(), data.size());
+    EXPECT_TRUE(got == data);
+    conn->close();
+    dialer.close();
+    listener.close();
+    done = true;
+  });
+}
+
+}  // namespace
+}  // namespace aether::net

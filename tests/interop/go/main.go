@@ -1,0 +1,135 @@
+// Go peer for the libp2p interop test (tests/interop/libp2p_go.sh): go-libp2p with TCP, Noise
+// and Yamux only.
+//
+//	aether-libp2p-peer listen [seconds]   prints {"multiaddr":...,"peer_id":...} and serves ping
+//	                                      until stdin closes or the time is up.
+//	aether-libp2p-peer dial <multiaddr>   connects, pings 5 times, prints {"rtts_ms":[...]}.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
+	tcp "github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+func newHost(listen bool) (host.Host, error) {
+	opts := []libp2p.Option{
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.Ping(true),
+	}
+	if listen {
+		opts = append(opts, libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	} else {
+		opts = append(opts, libp2p.NoListenAddrs)
+	}
+	return libp2p.New(opts...)
+}
+
+func die(format string, args ...any) {
+	out, _ := json.Marshal(map[string]any{"ok": false, "error": fmt.Sprintf(format, args...)})
+	fmt.Println(string(out))
+	os.Exit(1)
+}
+
+func listen(seconds int) {
+	h, err := newHost(true)
+	if err != nil {
+		die("new host: %v", err)
+	}
+	defer h.Close()
+	addrs := h.Addrs()
+	if len(addrs) == 0 {
+		die("no listen address")
+	}
+	full := addrs[0].String() + "/p2p/" + h.ID().String()
+	out, _ := json.Marshal(map[string]any{"multiaddr": full, "peer_id": h.ID().String()})
+	fmt.Println(string(out))
+	done := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Duration(seconds) * time.Second):
+	}
+}
+
+func dial(addr string) {
+	maddr, err := ma.NewMultiaddr(addr)
+	if err != nil {
+		die("bad multiaddr %q: %v", addr, err)
+	}
+	info, err := peer.AddrInfoFromP2pAddr(maddr)
+	if err != nil {
+		die("multiaddr needs /p2p/: %v", err)
+	}
+	h, err := newHost(false)
+	if err != nil {
+		die("new host: %v", err)
+	}
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := h.Connect(ctx, *info); err != nil {
+		die("connect: %v", err)
+	}
+	handshake := time.Since(start)
+	results := ping.Ping(ctx, h, info.ID)
+	var rtts []float64
+	for len(rtts) < 5 {
+		res, ok := <-results
+		if !ok {
+			die("ping channel closed after %d pings", len(rtts))
+		}
+		if res.Error != nil {
+			die("ping %d: %v", len(rtts)+1, res.Error)
+		}
+		rtts = append(rtts, float64(res.RTT.Microseconds())/1000.0)
+	}
+	cancel()
+	out, _ := json.Marshal(map[string]any{"ok": true, "peer_id": info.ID.String(),
+		"handshake_ms": float64(handshake.Microseconds()) / 1000.0, "rtts_ms": rtts})
+	fmt.Println(string(out))
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		die("usage: %s listen [seconds] | dial <multiaddr>", os.Args[0])
+	}
+	switch os.Args[1] {
+	case "listen":
+		seconds := 60
+		if len(os.Args) > 2 {
+			n, err := strconv.Atoi(os.Args[2])
+			if err != nil {
+				die("bad seconds: %v", err)
+			}
+			seconds = n
+		}
+		listen(seconds)
+	case "dial":
+		if len(os.Args) != 3 {
+			die("usage: dial <multiaddr>")
+		}
+		dial(os.Args[2])
+	default:
+		die("unknown mode %q", os.Args[1])
+	}
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Interop: src/net (aether_net_tool) against go-libp2p v0.48.0 (tests/interop/go), TCP + Noise +
+# Yamux + /ipfs/ping/1.0.0, both directions, plus a dial that must fail on a wrong peer id.
+# usage: libp2p_go.sh <aether_net_tool> <build dir>
+set -u
+TOOL=${1:?usage: libp2p_go.sh <aether_net_tool> <build dir>}
+BUILD=${2:?usage: libp2p_go.sh <aether_net_tool> <build dir>}
+HERE=$(cd "$(dirname "$0")" && pwd)
+GOPEER="$BUILD/aether-libp2p-go-peer"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+ok() { echo "PASS: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+
+json_field() {  # json_field <file> <field>
+  python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    line=line.strip()
+    if line.startswith("{"):
+        print(json.loads(line).get(sys.argv[2], "")); break' "$1" "$2"
+}
+
+wait_for_line() {  # wait_for_line <file> (up to 30 s)
+  for _ in $(seq 1 300); do
+    [ -s "$1" ] && grep -q '^{' "$1" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+echo "== building the go-libp2p peer"
+if ! (cd "$HERE/go" && GOFLAGS=-mod=readonly go build -o "$GOPEER" .); then
+  echo "FAIL: go build"; echo "0 passed, 1 failed"; exit 1
+fi
+
+# Listeners read stdin until EOF: a fifo held open by this script keeps them alive.
+start_listener() {  # start_listener <name> <cmd...>; sets LISTEN_OUT
+  local name=$1; shift
+  mkfifo "$WORK/$name.in"
+  "$@" listen 120 < "$WORK/$name.in" > "$WORK/$name.out" 2> "$WORK/$name.err" &
+  PIDS+=($!)
+  exec {fd}> "$WORK/$name.in"
+  LISTEN_OUT="$WORK/$name.out"
+}
+
+# 1. our dialer -> go listener
+echo "== aether dialer -> go-libp2p listener"
+start_listener go "$GOPEER"
+if wait_for_line "$LISTEN_OUT"; then
+  ADDR=$(json_field "$LISTEN_OUT" multiaddr)
+  GO_ID=$(json_field "$LISTEN_OUT" peer_id)
+  echo "go listener: $ADDR"
+  if timeout 60 "$TOOL" dial "$ADDR" > "$WORK/dial1.out" 2> "$WORK/dial1.err"; then
+    cat "$WORK/dial1.out"
+    if [ "$(json_field "$WORK/dial1.out" peer_id)" = "$GO_ID" ]; then
+      ok "aether -> go: ping RTTs (ms) $(json_field "$WORK/dial1.out" rtts_ms)"
+    else
+      bad "aether -> go: wrong peer id in output"
+    fi
+  else
+    cat "$WORK/dial1.out" "$WORK/dial1.err"; bad "aether -> go dial/ping"
+  fi
+
+  # 3. our dialer expecting a wrong peer id must fail during the Noise handshake.
+  echo "== aether dialer with a wrong expected peer id -> go-libp2p listener"
+  WRONG=12D3KooWLjuAspLQH8mXjLBN1guNXBsCmpih9TgqymuV4GDYoh7t
+  if timeout 60 "$TOOL" dial-expect "$ADDR" "$WRONG" > "$WORK/dial3.out" 2> "$WORK/dial3.err"; then
+    cat "$WORK/dial3.out"; bad "wrong peer id: dial succeeded"
+  else
+    cat "$WORK/dial3.out"
+    if grep -q "peer id mismatch" "$WORK/dial3.out" && grep -q "$WRONG" "$WORK/dial3.out"; then
+      ok "wrong peer id rejected with a clear error"
+    else
+      cat "$WORK/dial3.err"; bad "wrong peer id: failed without the expected error"
+    fi
+  fi
+else
+  cat "$WORK/go.err"; bad "go listener did not start"
+fi
+
+# 2. go dialer -> our listener
+echo "== go-libp2p dialer -> aether listener"
+start_listener aether "$TOOL"
+if wait_for_line "$LISTEN_OUT"; then
+  ADDR=$(json_field "$LISTEN_OUT" multiaddr)
+  echo "aether listener: $ADDR"
+  if timeout 60 "$GOPEER" dial "$ADDR" > "$WORK/dial2.out" 2> "$WORK/dial2.err"; then
+    cat "$WORK/dial2.out"
+    if [ "$(json_field "$WORK/dial2.out" ok)" = "True" ]; then
+      ok "go -> aether: ping RTTs (ms) $(json_field "$WORK/dial2.out" rtts_ms)"
+    else
+      bad "go -> aether: unexpected output"
+    fi
+  else
+    cat "$WORK/dial2.out" "$WORK/dial2.err" "$WORK/aether.err"; bad "go -> aether dial/ping"
+  fi
+else
+  cat "$WORK/aether.err"; bad "aether listener did not start"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

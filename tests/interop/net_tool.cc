@@ -1,0 +1,157 @@
+// aether_net_tool: drives src/net against go-libp2p in tests/interop/libp2p_go.sh.
+//   listen [seconds]                  serve ping; print {"multiaddr":...,"peer_id":...}; run until
+//                                     stdin closes or the time is up
+//   dial <multiaddr>                  dial, ping 5 times, print {"ok":true,"rtts_ms":[...]}
+//   dial-expect <multiaddr> <peer>    dial expecting <peer> (the address's /p2p/ is dropped)
+// Failures print {"ok":false,"error":"..."} and exit 1.
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "net/net.h"
+
+namespace asio = boost::asio;
+using namespace aether;
+
+namespace {
+
+std::string jsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+int failJson(const std::string& message) {
+  std::printf("{\"ok\":false,\"error\":\"%s\"}\n", jsonEscape(message).c_str());
+  std::fflush(stdout);
+  return 1;
+}
+
+int listenMode(int seconds) {
+  asio::io_context io;
+  crypto::SystemRng rng;
+  auto identity = crypto::Ed25519KeyPair::generate(rng);
+  if (!identity) return failJson(identity.error().toString());
+  auto host = net::Host::create(io, *identity, rng);
+  if (!host) return failJson(host.error().toString());
+  host->enablePing();
+  host->setConnectionObserver([](net::Connection c) {
+    std::fprintf(stderr, "aether_net_tool: inbound connection from %s\n", c.remotePeer().toString().c_str());
+  });
+  auto addr = host->listen("127.0.0.1", 0);
+  if (!addr) return failJson(addr.error().toString());
+  std::printf("{\"multiaddr\":\"%s\",\"peer_id\":\"%s\"}\n", addr->toString().c_str(),
+              host->peerId().toString().c_str());
+  std::fflush(stdout);
+  asio::steady_timer deadline(io, std::chrono::seconds(seconds));
+  deadline.async_wait([&io](const boost::system::error_code&) { io.stop(); });
+  // Stop when stdin closes (the test script holds it open).
+  std::thread stdin_watch([&io] {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+    }
+    asio::post(io, [&io] { io.stop(); });
+  });
+  stdin_watch.detach();
+  io.run();
+  std::fflush(stdout);
+  std::_Exit(0);  // the stdin thread may still be blocked in read
+}
+
+int dialMode(const std::string& addr_text, const std::string* expected_text) {
+  asio::io_context io;
+  crypto::SystemRng rng;
+  auto identity = crypto::Ed25519KeyPair::generate(rng);
+  if (!identity) return failJson(identity.error().toString());
+  auto host = net::Host::create(io, *identity, rng);
+  if (!host) return failJson(host.error().toString());
+  auto addr = codec::Multiaddr::parse(addr_text);
+  if (!addr) return failJson("bad multiaddr: " + addr.error().toString());
+  std::optional<net::PeerId> expected;
+  if (expected_text) {
+    auto id = net::PeerId::parse(*expected_text);
+    if (!id) return failJson("bad peer id: " + id.error().toString());
+    expected = *id;
+    // Drop /p2p/ so the handshake (not the address check) decides.
+    std::vector<codec::Multiaddr::Component> parts;
+    for (const auto& c : addr->components()) {
+      if (c.code != codec::mc::kP2p) parts.push_back(c);
+    }
+    auto stripped = codec::Multiaddr::fromComponents(std::move(parts));
+    if (!stripped) return failJson(stripped.error().toString());
+    addr = std::move(stripped);
+  }
+  int rc = 1;
+  asio::co_spawn(
+      io,
+      [&]() -> net::Task<void> {
+        auto start = std::chrono::steady_clock::now();
+        // (No co_await inside ?: — g++ 12 destroys such temporaries twice.)
+        Result<net::Connection> conn = fail(Errc::kInternal, "not dialed");
+        if (expected) {
+          conn = co_await host->dial(*addr, *expected);
+        } else {
+          conn = co_await host->dial(*addr);
+        }
+        if (!conn) {
+          rc = failJson(conn.error().toString());
+          host->close();
+          co_return;
+        }
+        double handshake_ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        auto rtts = co_await net::ping(*conn, rng, 5);
+        if (!rtts) {
+          rc = failJson(rtts.error().toString());
+        } else {
+          std::string list;
+          for (auto r : *rtts) {
+            if (!list.empty()) list += ",";
+            list += std::to_string(std::chrono::duration<double, std::milli>(r).count());
+          }
+          std::printf("{\"ok\":true,\"peer_id\":\"%s\",\"handshake_ms\":%f,\"rtts_ms\":[%s]}\n",
+                      conn->remotePeer().toString().c_str(), handshake_ms, list.c_str());
+          std::fflush(stdout);
+          rc = 0;
+        }
+        conn->close();
+        host->close();
+      },
+      asio::detached);
+  io.run_for(std::chrono::seconds(60));
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "listen") return listenMode(argc > 2 ? std::stoi(argv[2]) : 60);
+  if (mode == "dial" && argc == 3) return dialMode(argv[2], nullptr);
+  if (mode == "dial-expect" && argc == 4) {
+    std::string expected = argv[3];
+    return dialMode(argv[2], &expected);
+  }
+  std::fprintf(stderr, "usage: %s listen [seconds] | dial <multiaddr> | dial-expect <multiaddr> <peer id>\n",
+               argv[0]);
+  return 2;
+}
