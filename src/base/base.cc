@@ -41,6 +41,41 @@ bool constantTimeEqual(ByteView a, ByteView b) {
   return acc == 0;
 }
 
+bool isValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const std::uint8_t c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    std::uint8_t lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;        // no overlong
+      if (c == 0xed) hi = 0x9f;        // no surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;        // no overlong
+      if (c == 0xf4) hi = 0x8f;        // <= U+10FFFF
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    if (p[i + 1] < lo || p[i + 1] > hi) return false;
+    for (std::size_t k = 2; k < len; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 std::string hexEncode(ByteView data) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

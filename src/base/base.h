@@ -105,6 +105,9 @@ inline void append(Bytes& out, ByteView b) { out.insert(out.end(), b.begin(), b.
 // Constant-time equality for secrets and MACs (length is not secret).
 bool constantTimeEqual(ByteView a, ByteView b);
 
+// True iff `s` is well-formed UTF-8 (RFC 3629: shortest forms only, no surrogates, <= U+10FFFF).
+bool isValidUtf8(std::string_view s);
+
 // ---- hex ------------------------------------------------------------------
 
 // Lower-case hex.

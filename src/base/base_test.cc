@@ -113,6 +113,16 @@ TEST(Result, MacrosPropagate) {
   EXPECT_EQ(checkEven(3).error().toString(), "invalid-argument: odd");
 }
 
+TEST(Utf8, AcceptsWellFormedRejectsTheRest) {
+  const char* kGood[] = {"", "ascii", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf"};
+  for (const char* g : kGood) EXPECT_TRUE(isValidUtf8(g)) << hexEncode(asBytes(g));
+  // RFC 3629 / Unicode table 3-7: overlongs, surrogates, > U+10FFFF, stray and missing continuations.
+  const char* kBad[] = {"\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
+                        "\xf0\x80\x80\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\x80", "\xbf", "\xc3",
+                        "\xe2\x82", "\xf0\x9f\x98", "\xc3\x28", "\xff", "\xfe"};
+  for (const char* b : kBad) EXPECT_FALSE(isValidUtf8(b)) << hexEncode(asBytes(b));
+}
+
 TEST(Bytes, ConstantTimeEqual) {
   EXPECT_TRUE(constantTimeEqual(asBytes("abc"), asBytes("abc")));
   EXPECT_FALSE(constantTimeEqual(asBytes("abc"), asBytes("abd")));

@@ -84,7 +84,7 @@ class Encoder {
       }
       case Value::Kind::kText: {
         const auto* s = v.asText();
-        if (!internal::isValidUtf8(*s)) return fail(Errc::kInvalidArgument, "dag-cbor: text is not valid UTF-8");
+        if (!isValidUtf8(*s)) return fail(Errc::kInvalidArgument, "dag-cbor: text is not valid UTF-8");
         appendText(out_, *s);
         return {};
       }
@@ -101,7 +101,7 @@ class Encoder {
         appendHead(out_, kMapMajor, m->size());
         // Value::Map iterates in DAG-CBOR key order already.
         for (const auto& [key, item] : *m) {
-          if (!internal::isValidUtf8(key)) {
+          if (!isValidUtf8(key)) {
             return fail(Errc::kInvalidArgument, "dag-cbor: map key is not valid UTF-8");
           }
           appendText(out_, key);
@@ -202,7 +202,7 @@ class Decoder {
   Result<std::string> readText(std::uint64_t len, std::size_t start) {
     AE_ASSIGN_OR_RETURN(ByteView p, readPayload(len, start));
     std::string_view s = asChars(p);
-    if (!internal::isValidUtf8(s)) return fail(Errc::kMalformed, "dag-cbor: text is not valid UTF-8" + at(start));
+    if (!isValidUtf8(s)) return fail(Errc::kMalformed, "dag-cbor: text is not valid UTF-8" + at(start));
     return std::string(s);
   }
 

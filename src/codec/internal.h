@@ -9,9 +9,6 @@
 
 namespace aether::codec::internal {
 
-// True iff `s` is well-formed UTF-8 (RFC 3629: shortest forms only, no surrogates, <= U+10FFFF).
-bool isValidUtf8(std::string_view s);
-
 // "0x1a2b" — for codes in error messages.
 inline std::string codeHex(std::uint64_t code) {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -56,7 +56,7 @@ Status checkDnsName(std::string_view name) {
   if (name.empty()) return fail(Errc::kMalformed, "multiaddr: empty dns name");
   if (name.size() > kMaxDnsName) return fail(Errc::kLimitExceeded, "multiaddr: dns name longer than 255 bytes");
   if (name.find('/') != std::string_view::npos) return fail(Errc::kMalformed, "multiaddr: dns name contains '/'");
-  if (!internal::isValidUtf8(name)) return fail(Errc::kMalformed, "multiaddr: dns name is not valid UTF-8");
+  if (!isValidUtf8(name)) return fail(Errc::kMalformed, "multiaddr: dns name is not valid UTF-8");
   return {};
 }
 

@@ -20,7 +20,6 @@ namespace {
 
 using internal::ErrorPtr;
 using internal::errorMessage;
-using internal::validUtf8;
 
 // WIT names the host implements. Keep in sync with sdk/wit/host.wit.
 constexpr std::string_view kIdentity = "aether:host/identity@0.1.0";
@@ -180,7 +179,7 @@ wasmtime_error_t* hostDid(void* data, wasmtime_context_t*, const wasmtime_compon
     return guestFault(env, "aether:host/identity.did: imported with a signature other than func() -> string");
   }
   const std::string& did = env->host->node_did;
-  if (!validUtf8(asBytes(did))) {
+  if (!isValidUtf8(did)) {
     // Our bug, not the guest's; still a trap rather than handing Wasmtime invalid UTF-8.
     return guestFault(env, "aether:host/identity.did: the node DID is not valid UTF-8");
   }
@@ -213,7 +212,7 @@ wasmtime_error_t* hostLogWrite(void* data, wasmtime_context_t*, const wasmtime_c
   }
   // The canonical ABI has already rejected invalid UTF-8 when lifting the string; check anyway,
   // the host callbacks below are promised text.
-  if (!validUtf8(asBytes(message))) {
+  if (!isValidUtf8(message)) {
     setHostError(&results[0], "invalid", "message is not valid UTF-8");
     return nullptr;
   }

@@ -38,8 +38,5 @@ using StorePtr = std::unique_ptr<wasmtime_store_t, StoreDeleter>;
 std::string errorMessage(const wasmtime_error_t* e);
 std::string trapMessage(const wasm_trap_t* t);
 
-// Strict UTF-8 check (no overlongs, no surrogates, nothing past U+10FFFF).
-bool validUtf8(ByteView s);
-
 }  // namespace internal
 }  // namespace aether::sandbox

@@ -32,41 +32,6 @@ std::string trapMessage(const wasm_trap_t* t) {
   return takeMessage(msg);
 }
 
-bool validUtf8(ByteView s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const std::uint8_t c = s[i];
-    std::size_t n;
-    std::uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i - 1 < n) return false;
-    for (std::size_t k = 1; k <= n; ++k) {
-      if ((s[i + k] & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (s[i + k] & 0x3f);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
 }  // namespace internal
 
 namespace {
@@ -75,7 +40,6 @@ using internal::ErrorPtr;
 using internal::TrapPtr;
 using internal::errorMessage;
 using internal::trapMessage;
-using internal::validUtf8;
 
 constexpr std::string_view kHostModule = "aether";
 
@@ -135,7 +99,7 @@ wasm_trap_t* hostPrint(void* data, wasmtime_caller_t* caller, const wasmtime_val
   HostStatus status = guestRange(caller, ptr, len, &p);
   if (status == HostStatus::kOk) {
     ByteView text(p, len);
-    if (!validUtf8(text)) {
+    if (!isValidUtf8(asChars(text))) {
       status = HostStatus::kInvalidUtf8;
     } else if (env->host->print) {
       env->host->print(asChars(text));

@@ -72,7 +72,4 @@ struct UnixfsData {
 [[nodiscard]] Result<Bytes> encodeUnixfs(const UnixfsData& d);
 [[nodiscard]] Result<UnixfsData> decodeUnixfs(ByteView in);
 
-// True if `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-bool isValidUtf8(std::string_view s);
-
 }  // namespace aether::store::internal

@@ -268,7 +268,7 @@ Result<std::vector<std::string>> splitPath(std::string_view path) {
     if (part.empty() || part == "." || part == "..") {
       return fail(Errc::kInvalidArgument, "path '" + std::string(path) + "' has an empty, '.' or '..' component");
     }
-    if (part.find('\0') != std::string_view::npos || !internal::isValidUtf8(part)) {
+    if (part.find('\0') != std::string_view::npos || !isValidUtf8(part)) {
       return fail(Errc::kInvalidArgument, "path '" + std::string(path) + "' is not UTF-8 text");
     }
     parts.emplace_back(part);
