@@ -19,69 +19,9 @@ using nlohmann::json;
 constexpr std::size_t kMaxNonceLength = 256;
 constexpr std::size_t kNonceBytes = 12;  // 16 base64url characters
 
-// Deepest nesting of [ / { outside strings (the parser would recurse / the destructor would).
-std::size_t jsonDepth(std::string_view text) {
-  std::size_t depth = 0, maxDepth = 0;
-  bool inString = false, escaped = false;
-  for (char c : text) {
-    if (inString) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        inString = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      inString = true;
-    } else if (c == '[' || c == '{') {
-      maxDepth = std::max(maxDepth, ++depth);
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return maxDepth;
-}
-
 // A JSON object with no duplicate member names at any depth.
 Result<json> parseStrictJson(std::string_view text) {
-  if (jsonDepth(text) > kMaxUcanJsonDepth) {
-    return fail(Errc::kLimitExceeded,
-                "ucan: payload JSON nests deeper than " + std::to_string(kMaxUcanJsonDepth));
-  }
-  std::vector<std::set<std::string, std::less<>>> objects;
-  bool duplicate = false;
-  auto callback = [&objects, &duplicate](int /*depth*/, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        objects.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!objects.empty()) objects.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!objects.empty() && parsed.is_string() &&
-            !objects.back().insert(parsed.get_ref<const std::string&>()).second) {
-          duplicate = true;
-        }
-        break;
-      default:
-        break;
-    }
-    return true;
-  };
-  json out;
-  try {
-    out = json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/false);
-  } catch (const std::exception& e) {  // errors are reported in-band; this is belt and braces
-    return fail(Errc::kMalformed, std::string("ucan: payload: ") + e.what());
-  }
-  if (out.is_discarded()) return fail(Errc::kMalformed, "ucan: payload is not JSON");
-  if (duplicate) return fail(Errc::kMalformed, "ucan: payload has a duplicate member");
-  if (!out.is_object()) return fail(Errc::kMalformed, "ucan: payload is not a JSON object");
-  return out;
+  return identity::parseStrictJson(text, kMaxUcanJsonDepth, Errc::kLimitExceeded, "ucan: payload");
 }
 
 Result<std::int64_t> timeField(const json& v, std::string_view name) {
@@ -198,7 +138,7 @@ Result<std::string> signToken(const crypto::Ed25519KeyPair& key, std::string_vie
   } catch (const json::exception& e) {  // invalid UTF-8 in facts
     return fail(Errc::kInvalidArgument, std::string("ucan: facts: ") + e.what());
   }
-  if (jsonDepth(text) > kMaxUcanJsonDepth) {
+  if (auto reparsed = parseStrictJson(text); !reparsed && reparsed.error().code == Errc::kLimitExceeded) {
     return fail(Errc::kInvalidArgument, "ucan: facts nest deeper than the parser accepts");
   }
   const json header = {{"typ", "JWT"}, {"ucv", std::string(kUcanVersion)}};

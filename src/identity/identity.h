@@ -74,6 +74,15 @@ inline constexpr DidDocumentFormat kDefaultDidDocumentFormat =
 [[nodiscard]] Result<nlohmann::json> didDocument(
     const DidKey& key, DidDocumentFormat format = kDefaultDidDocumentFormat);
 
+// ---- strict JSON --------------------------------------------------------------------------------
+
+// Parses `text` as one JSON object, refusing what two JSON parsers could read differently:
+// duplicate member names at any depth (kMalformed), nesting deeper than `maxDepth` (checked
+// before parsing, reported with `tooDeep`), anything that is not an object (kMalformed).
+// `what` starts every error message ("jws: protected header").
+[[nodiscard]] Result<nlohmann::json> parseStrictJson(std::string_view text, std::size_t maxDepth,
+                                                     Errc tooDeep, std::string_view what);
+
 // ---- JWS compact serialization, alg EdDSA (RFC 7515, RFC 8037) ---------------------------------
 
 // Compact JWS inputs above this size are refused (kLimitExceeded), and jwsSign never produces one.

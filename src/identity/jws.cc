@@ -9,10 +9,6 @@
 namespace aether::identity {
 namespace {
 
-using nlohmann::json;
-
-constexpr std::size_t kSignatureB64Chars = 86;  // 64 bytes, unpadded base64url
-
 // Nesting depth of JSON text, counted outside strings; enough to bound the parser's work
 // before it builds anything (nlohmann's DOM would otherwise hold a million nested arrays).
 std::size_t jsonDepth(std::string_view text) {
@@ -40,44 +36,16 @@ std::size_t jsonDepth(std::string_view text) {
   return maxDepth;
 }
 
+
+using nlohmann::json;
+
+constexpr std::size_t kSignatureB64Chars = 86;  // 64 bytes, unpadded base64url
+
 // Parses and checks a protected header. Errors carry the codes jwsParse documents.
 Result<json> parseHeader(std::string_view text) {
-  if (jsonDepth(text) > kMaxJwsHeaderDepth) {
-    return fail(Errc::kMalformed, "jws: protected header nests deeper than " +
-                                      std::to_string(kMaxJwsHeaderDepth));
-  }
-  // Duplicate member names are legal JSON but ambiguous (RFC 7515 §5.2 says reject or take the
-  // last; two parsers may disagree), so reject them at any depth.
-  std::vector<std::set<std::string, std::less<>>> objects;
-  bool duplicate = false;
-  auto callback = [&objects, &duplicate](int /*depth*/, json::parse_event_t event,
-                                         json& parsed) -> bool {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        objects.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!objects.empty()) objects.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!objects.empty() && parsed.is_string() &&
-            !objects.back().insert(parsed.get_ref<const std::string&>()).second) {
-          duplicate = true;
-        }
-        break;
-      default:
-        break;
-    }
-    return true;
-  };
-  json header;
-  try {
-    header = json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/false);
-  } catch (const std::exception& e) {  // the parser reports errors in-band; this is belt and braces
-    return fail(Errc::kMalformed, std::string("jws: protected header: ") + e.what());
-  }
-  if (header.is_discarded()) return fail(Errc::kMalformed, "jws: protected header is not JSON");
-  if (duplicate) return fail(Errc::kMalformed, "jws: protected header has a duplicate member");
+  auto parsed = parseStrictJson(text, kMaxJwsHeaderDepth, Errc::kMalformed, "jws: protected header");
+  if (!parsed) return std::unexpected(std::move(parsed).error());
+  json header = std::move(*parsed);
   if (!header.is_object()) {
     return fail(Errc::kMalformed, "jws: protected header is not a JSON object");
   }
@@ -110,6 +78,47 @@ Result<json> parseHeader(std::string_view text) {
 }
 
 }  // namespace
+
+// Duplicate member names are legal JSON but ambiguous (RFC 7515 §5.2 says reject or take the
+// last; two parsers may disagree), so parseStrictJson rejects them at any depth.
+Result<nlohmann::json> parseStrictJson(std::string_view text, std::size_t maxDepth, Errc tooDeep,
+                                       std::string_view what) {
+  if (jsonDepth(text) > maxDepth) {
+    return fail(tooDeep, std::string(what) + " nests deeper than " + std::to_string(maxDepth));
+  }
+  std::vector<std::set<std::string, std::less<>>> objects;
+  bool duplicate = false;
+  auto callback = [&objects, &duplicate](int /*depth*/, json::parse_event_t event,
+                                         json& parsed) -> bool {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        objects.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!objects.empty()) objects.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!objects.empty() && parsed.is_string() &&
+            !objects.back().insert(parsed.get_ref<const std::string&>()).second) {
+          duplicate = true;
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  json out;
+  try {
+    out = json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/false);
+  } catch (const std::exception& e) {  // the parser reports errors in-band; this is belt and braces
+    return fail(Errc::kMalformed, std::string(what) + ": " + e.what());
+  }
+  if (out.is_discarded()) return fail(Errc::kMalformed, std::string(what) + " is not JSON");
+  if (duplicate) return fail(Errc::kMalformed, std::string(what) + " has a duplicate member");
+  if (!out.is_object()) return fail(Errc::kMalformed, std::string(what) + " is not a JSON object");
+  return out;
+}
 
 std::string Jws::compact() const {
   std::string out = signingInput;
