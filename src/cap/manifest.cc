@@ -949,14 +949,22 @@ Result<Manifest> parseManifestAscii(std::string_view asciiText) {
   return m;
 }
 
+// Size check, then `parse` on the ASCII-only copy of the text (see AsciiToml), with error
+// positions mapped back to the caller's text. Shared by manifests and policies.
+template <class T>
+Result<T> parseTomlDocument(std::string_view tomlText, std::size_t maxBytes, std::string_view what,
+                            Result<T> (*parse)(std::string_view)) {
+  AE_TRY(checkSize(tomlText, maxBytes, what));
+  AE_ASSIGN_OR_RETURN(AsciiToml ascii, AsciiToml::from(tomlText));
+  Result<T> parsed = parse(ascii.text());
+  if (!parsed) return std::unexpected(ascii.remap(std::move(parsed).error()));
+  return parsed;
+}
+
 }  // namespace
 
 Result<Manifest> parseManifest(std::string_view tomlText) {
-  AE_TRY(checkSize(tomlText, kMaxManifestBytes, "manifest"));
-  AE_ASSIGN_OR_RETURN(AsciiToml ascii, AsciiToml::from(tomlText));
-  auto m = parseManifestAscii(ascii.text());
-  if (!m) return std::unexpected(ascii.remap(std::move(m).error()));
-  return m;
+  return parseTomlDocument<Manifest>(tomlText, kMaxManifestBytes, "manifest", parseManifestAscii);
 }
 
 std::string toToml(const Manifest& manifest) {
@@ -1033,11 +1041,7 @@ Result<Policy> parsePolicyAscii(std::string_view asciiText) {
 }  // namespace
 
 Result<Policy> parsePolicy(std::string_view tomlText) {
-  AE_TRY(checkSize(tomlText, kMaxPolicyBytes, "policy"));
-  AE_ASSIGN_OR_RETURN(AsciiToml ascii, AsciiToml::from(tomlText));
-  auto p = parsePolicyAscii(ascii.text());
-  if (!p) return std::unexpected(ascii.remap(std::move(p).error()));
-  return p;
+  return parseTomlDocument<Policy>(tomlText, kMaxPolicyBytes, "policy", parsePolicyAscii);
 }
 
 std::string toToml(const Policy& policy) {
