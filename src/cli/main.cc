@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cli/cli.h"
 #include "cli/terminal.h"
 #include "codec/codec.h"
 #include "crypto/crypto.h"
@@ -21,56 +22,11 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kExitError = 1;
-constexpr int kExitUsage = 2;
-
-struct Globals {
-  bool json = false;
-  std::optional<std::string> home;
-  node::Environment env;
-};
-
 std::optional<std::string> getEnv(const char* name) {
   const char* v = std::getenv(name);
   if (v == nullptr) return std::nullopt;
   return std::string(v);
 }
-
-int reportError(const Error& e) {
-  std::cerr << "aether: error: " << e.toString() << "\n";
-  return kExitError;
-}
-
-void warnInsecure(const node::Node& n) {
-  if (n.insecureDev()) {
-    std::cerr << "aether: WARNING: " << n.home().string()
-              << " uses an INSECURE DEV keystore (sealed with a public passphrase). Do not keep anything of value "
-                 "in it.\n";
-  }
-}
-
-// Passphrase from AETHER_PASSPHRASE, else a TTY prompt, else a clear error.
-node::PassphraseSource passphraseSource(const Globals& g) {
-  return [&g](std::string_view prompt, bool confirm) -> Result<std::string> {
-    if (g.env.passphrase) return *g.env.passphrase;
-    if (!haveTty()) {
-      return fail(Errc::kInvalidArgument,
-                  "a passphrase is needed but there is no terminal to ask on: set AETHER_PASSPHRASE, "
-                  "or use `aether init --insecure-dev` for a throwaway node");
-    }
-    AE_ASSIGN_OR_RETURN(std::string first, readSecretFromTty(prompt));
-    if (confirm) {
-      if (first.empty()) return fail(Errc::kInvalidArgument, "empty passphrase refused");
-      AE_ASSIGN_OR_RETURN(std::string again, readSecretFromTty("Repeat the passphrase: "));
-      if (again != first) return fail(Errc::kInvalidArgument, "the two passphrases differ");
-    }
-    return first;
-  };
-}
-
-Result<std::filesystem::path> homeOf(const Globals& g) { return node::resolveHome(g.home, g.env); }
-
-void printJson(const json& j) { std::cout << j.dump(2) << "\n"; }
 
 // ---- commands ---------------------------------------------------------------------------------
 
@@ -237,19 +193,7 @@ int cmdVersion(const Globals& g) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  Globals g;
-  g.env.aether_home = getEnv("AETHER_HOME");
-  g.env.home = getEnv("HOME");
-  g.env.passphrase = getEnv("AETHER_PASSPHRASE");
-
-  CLI::App app{"aether — a peer-first, WebAssembly-first node.\n"
-               "Node home: --home, else $AETHER_HOME, else ~/.aether. Passphrase: $AETHER_PASSPHRASE or a prompt."};
-  app.set_help_all_flag("--help-all", "Show help for every command");
-  app.require_subcommand(1);
-  app.add_flag("--json", g.json, "Machine-readable JSON on stdout");
-  app.add_option("--home", g.home, "Node home directory (overrides $AETHER_HOME)");
-  int rc = 0;
+void addNodeCommands(CLI::App& app, Globals& g, int& rc) {
 
   bool insecure_dev = false;
   auto* init = app.add_subcommand("init", "Create a node home with a new sealed node key");
@@ -290,6 +234,27 @@ int main(int argc, char** argv) {
   run->callback([&] { rc = cmdRun(g, run_file, run_entry, run_fuel); });
 
   app.add_subcommand("version", "Print versions")->callback([&] { rc = cmdVersion(g); });
+}
+
+int main(int argc, char** argv) {
+  Globals g;
+  g.env.aether_home = getEnv("AETHER_HOME");
+  g.env.home = getEnv("HOME");
+  g.env.passphrase = getEnv("AETHER_PASSPHRASE");
+
+  CLI::App app{"aether — a peer-first, WebAssembly-first node.\n"
+               "Node home: --home, else $AETHER_HOME, else ~/.aether. Passphrase: $AETHER_PASSPHRASE or a prompt."};
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  app.require_subcommand(1);
+  app.add_flag("--json", g.json, "Machine-readable JSON on stdout");
+  app.add_option("--home", g.home, "Node home directory (overrides $AETHER_HOME)");
+  int rc = 0;
+
+  addNodeCommands(app, g, rc);
+  addAppCommands(app, g, rc);
+  addVaultCommands(app, g, rc);
+  addLogCommands(app, g, rc);
+  addDaemonCommands(app, g, rc);
 
   try {
     app.parse(argc, argv);

@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "base/base.h"
@@ -41,11 +43,86 @@ enum class LogLevel : std::uint8_t { kTrace, kDebug, kInfo, kWarn, kError };
 // A component sees the same context through aether:host@0.1.0: identity.did() returns node_did,
 // its WASI stdout and stderr go to `print` (raw bytes, in the chunks the guest flushes), and
 // log.write goes to `log` (to `print`, one line per call, when `log` is empty).
+class Gate;
+class Services;
+
 struct HostContext {
   std::string node_did;
   std::function<void(std::string_view)> print;
   // `= nullptr` keeps `HostContext{.node_did = ..., .print = ...}` free of -Wmissing-field-initializers.
   std::function<void(LogLevel, std::string_view)> log = nullptr;
+  // Components: the app's own DID (identity.app-did) and the gate / services above.
+  std::string app_did = {};
+  Gate* gate = nullptr;          // not owned; null denies every gated call
+  Services* services = nullptr;  // not owned; null answers unavailable
+};
+
+// ---- capability-gated host services (components) -----------------------------------------------
+//
+// The sandbox does not know about tokens, stores or networks: the node hands it a Gate that
+// decides, and Services that act. Every aether:host function that touches anything first asks
+// gate->check(right, resource) and, on an error, returns host-error.denied to the guest and
+// records an AuditEvent with allowed = false, WITHOUT calling Services. Only after the gate
+// allowed does it call the matching Services method. A null gate denies everything; null
+// services answer unavailable.
+
+// Decides whether this run may exercise `right` ("kv.write") on `resource` ("app/notes"), in
+// the grammar of cap::Capability (the node checks the app's UCAN through cap::TokenVerifier).
+// Must be cheap: it runs on every host call.
+class Gate {
+ public:
+  virtual ~Gate() = default;
+  // ok = allowed; kPermissionDenied (or any error) = refused, with a reason for the audit log.
+  [[nodiscard]] virtual Status check(std::string_view right, std::string_view resource) = 0;
+};
+
+// One line of the audit trail: what a guest asked for and what the host decided.
+struct AuditEvent {
+  std::string function;  // "kv.set", "http.fetch", ...
+  std::string right;     // the right checked, e.g. "kv.write"
+  std::string resource;  // the resource checked, e.g. "app/notes"
+  bool allowed = false;
+  std::string detail;    // why refused, or a short result note
+};
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string url;     // absolute http(s) URL, normalized
+  std::vector<std::pair<std::string, std::string>> headers;
+  Bytes body;
+};
+struct HttpResponse {
+  std::uint16_t status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  Bytes body;
+};
+
+// The effects behind the host API. Implementations are the node's (vault, logs, HTTP client);
+// tests use recording fakes. Errors map to host-error variants: kNotFound -> not-found,
+// kLimitExceeded -> limit-exceeded, kInvalidArgument/kMalformed -> invalid,
+// kPermissionDenied -> denied, kIo/kUnavailable-like -> unavailable, anything else -> internal.
+class Services {
+ public:
+  virtual ~Services() = default;
+  // identity.sign: an Ed25519 signature by the app-scoped key over `message`.
+  [[nodiscard]] virtual Result<Bytes> sign(ByteView message) = 0;
+  // kv: keys are the app's own namespace (the node prefixes them); values at most 1 MiB.
+  [[nodiscard]] virtual Result<std::optional<Bytes>> kvGet(std::string_view key) = 0;
+  [[nodiscard]] virtual Status kvSet(std::string_view key, ByteView value) = 0;
+  [[nodiscard]] virtual Status kvDelete(std::string_view key) = 0;
+  [[nodiscard]] virtual Result<std::vector<std::string>> kvList(std::string_view prefix) = 0;
+  // blocks: raw-codec blocks; returns the CID text (CIDv1 base32).
+  [[nodiscard]] virtual Result<std::string> blockPut(ByteView data) = 0;
+  [[nodiscard]] virtual Result<Bytes> blockGet(std::string_view cid) = 0;
+  // log: append to the app's own stream `stream`; returns the new entry's sequence number.
+  [[nodiscard]] virtual Result<std::uint64_t> logAppend(std::string_view stream, ByteView payload) = 0;
+  // Reads entry `seq` of (author DID, stream); the payload bytes.
+  [[nodiscard]] virtual Result<Bytes> logRead(std::string_view author, std::string_view stream,
+                                              std::uint64_t seq) = 0;
+  // http: one request to an origin the gate allowed.
+  [[nodiscard]] virtual Result<HttpResponse> httpFetch(const HttpRequest& request) = 0;
+  // events: every AuditEvent of the run, allowed or not (the node's audit log).
+  virtual void audit(const AuditEvent& event) = 0;
 };
 
 enum class HostStatus : std::int32_t {

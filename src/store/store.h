@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 
 #include "base/base.h"
 #include "codec/codec.h"
+#include "crypto/crypto.h"
 
 namespace aether::store {
 
@@ -254,5 +256,106 @@ class CarReader {
   std::size_t end_ = 0;
   bool eof_ = false;
 };
+
+// ---- the vault: persistent, encrypted, content-addressed (RocksDB) ------------------------------
+//
+// One RocksDB database per node home (<home>/vault/) with column families "blocks", "pins",
+// "meta" (and RocksDB's "default", unused). Block bytes are sealed with XChaCha20-Poly1305 under
+// the 32-byte vault key (random nonce per block; the CID bytes are the associated data); the row
+// key of a block is BLAKE2b-256 keyed by a subkey of the vault key over the CID bytes, so the
+// database alone does not say which content it holds. get() decrypts, re-hashes and compares
+// with the CID: tampered bytes are kIntegrity, never wrong data. Meta values are sealed the
+// same way (associated data: namespace + key); meta keys are stored as given.
+// Durability: a Status::ok from commit(batch) with sync (and from flush()) means the data is
+// on disk (WAL fsynced). put() alone is not durable until the next flush()/synced commit.
+// Thread-safety: a Vault is thread-safe (RocksDB is; counters are atomic / mutex-guarded).
+// Full description: docs/storage.md.
+
+struct VaultOptions {
+  std::uint64_t quota_bytes = 0;  // total stored block bytes allowed; 0 = unlimited
+  bool create_if_missing = true;
+};
+
+struct VaultStats {
+  std::uint64_t blocks = 0;
+  std::uint64_t bytes = 0;  // plaintext block bytes
+  std::uint64_t pins = 0;
+};
+
+struct GcResult {
+  std::uint64_t blocks_removed = 0;
+  std::uint64_t bytes_freed = 0;
+};
+
+// A set of writes applied atomically by Vault::commit. Blocks and meta rows together, so a
+// subsystem (log/) can persist content and its index in one durable step.
+class VaultBatch {
+ public:
+  void putBlock(const codec::Cid& cid, ByteView block);
+  void putMeta(std::string_view ns, std::string_view key, ByteView value);
+  void deleteMeta(std::string_view ns, std::string_view key);
+  bool empty() const { return ops_.empty(); }
+
+  struct Op {
+    enum class Kind : std::uint8_t { kBlock, kPutMeta, kDeleteMeta } kind;
+    std::string ns;   // meta namespace (empty for blocks)
+    Bytes key;        // CID bytes or meta key
+    Bytes value;
+  };
+  const std::vector<Op>& ops() const { return ops_; }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+class Vault final : public BlockSink, public BlockSource {
+ public:
+  // Opens (creating if allowed) the vault database in `dir` with `key` (32 bytes; derive it
+  // from the node key with vaultKeyFromSeed). kInvalidArgument for another key size, kIo when
+  // RocksDB cannot open (the message says why, e.g. another process holds the lock),
+  // kAuthFailed when the key does not open this vault (a key check row is verified at open).
+  [[nodiscard]] static Result<std::unique_ptr<Vault>> open(const std::filesystem::path& dir,
+                                                           ByteView key,
+                                                           const VaultOptions& options = {});
+  ~Vault() override;
+
+  // BlockSink/BlockSource. put() verifies the block against the CID (kIntegrity) and the quota
+  // (kLimitExceeded), deduplicates, and is not synced. get(): kNotFound, kIntegrity.
+  [[nodiscard]] Status put(const codec::Cid& cid, ByteView block) override;
+  [[nodiscard]] Result<Bytes> get(const codec::Cid& cid) override;
+  [[nodiscard]] Result<bool> has(const codec::Cid& cid);
+  // Makes every earlier put() durable.
+  [[nodiscard]] Status flush();
+  // Applies `batch` atomically (blocks verified first; on any error nothing is written).
+  // `sync` = durable on return.
+  [[nodiscard]] Status commit(const VaultBatch& batch, bool sync = true);
+
+  // Small records for other subsystems (stream indexes, app kv). `ns` is a namespace such as
+  // "log" or "kv/<app>"; at most 256 bytes of ns+key, 1 MiB of value.
+  [[nodiscard]] Result<std::optional<Bytes>> getMeta(std::string_view ns, std::string_view key);
+  // Keys of `ns` starting with `prefix`, in byte order, at most `limit`.
+  [[nodiscard]] Result<std::vector<std::string>> listMeta(std::string_view ns,
+                                                          std::string_view prefix,
+                                                          std::size_t limit = 1000);
+
+  // Pins keep a DAG (recursive: the root and everything it links to) from gc().
+  [[nodiscard]] Status pin(const codec::Cid& root, bool recursive = true);
+  [[nodiscard]] Status unpin(const codec::Cid& root);  // kNotFound if not pinned
+  [[nodiscard]] Result<std::vector<codec::Cid>> pins();
+  // Removes every block that no pin reaches (following dag-pb and dag-cbor links).
+  [[nodiscard]] Result<GcResult> gc();
+
+  VaultStats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit Vault(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The vault key for a node: HKDF-SHA256 over the node's Ed25519 seed with the info string
+// "aether vault key v1". The keystore seals the seed, so the keystore seals the vault key.
+[[nodiscard]] Result<crypto::SecretBytes> vaultKeyFromSeed(ByteView seed);
 
 }  // namespace aether::store

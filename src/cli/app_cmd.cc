@@ -1,0 +1,7 @@
+#include "cli/cli.h"
+
+namespace aether::cli {
+
+void addAppCommands(CLI::App& /*app*/, Globals& /*g*/, int& /*rc*/) {}
+
+}  // namespace aether::cli

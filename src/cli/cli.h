@@ -1,0 +1,45 @@
+// Private to src/cli: what the command groups share (global flags, error reporting, output,
+// passphrase prompts). Each group lives in its own file and registers its subcommands with
+// add*Commands(); main.cc parses and dispatches. Commands return the process exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "base/base.h"
+#include "node/node.h"
+
+namespace aether::cli {
+
+inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
+
+struct Globals {
+  bool json = false;
+  std::optional<std::string> home;
+  node::Environment env;
+};
+
+// Prints "aether: error: <code>: <message>" on stderr; returns kExitError.
+int reportError(const Error& e);
+// Warns on stderr when the node's keystore is an insecure dev one.
+void warnInsecure(const node::Node& n);
+// Passphrase from AETHER_PASSPHRASE, else a TTY prompt, else a clear error.
+node::PassphraseSource passphraseSource(const Globals& g);
+Result<std::filesystem::path> homeOf(const Globals& g);
+void printJson(const nlohmann::json& j);
+// Opens the node at the resolved home (kNotFound with a hint when it is not initialized).
+Result<node::Node> openNode(const Globals& g);
+
+// Command groups. `rc` receives the exit code of whichever command ran.
+void addNodeCommands(CLI::App& app, Globals& g, int& rc);    // init, up, id, cid, run, version (main.cc)
+void addAppCommands(CLI::App& app, Globals& g, int& rc);     // app developer loop (app_cmd.cc)
+void addVaultCommands(CLI::App& app, Globals& g, int& rc);   // vault (vault_cmd.cc)
+void addLogCommands(CLI::App& app, Globals& g, int& rc);     // log (log_cmd.cc)
+void addDaemonCommands(CLI::App& app, Globals& g, int& rc);  // daemon and its API clients (daemon_cmd.cc)
+
+}  // namespace aether::cli
