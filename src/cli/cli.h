@@ -36,6 +36,9 @@ void printJson(const nlohmann::json& j);
 Result<node::Node> openNode(const Globals& g);
 
 // Command groups. `rc` receives the exit code of whichever command ran.
+// PITFALL: variables bound with add_option/add_flag must outlive app.parse(), which runs after
+// add*Commands returned — never bind locals of add*Commands; use `static` locals (each add* runs
+// once per process) or state owned through a std::shared_ptr captured by the callback.
 void addNodeCommands(CLI::App& app, Globals& g, int& rc);    // init, up, id, cid, run, version (main.cc)
 void addAppCommands(CLI::App& app, Globals& g, int& rc);     // app developer loop (app_cmd.cc)
 void addVaultCommands(CLI::App& app, Globals& g, int& rc);   // vault (vault_cmd.cc)

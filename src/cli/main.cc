@@ -194,8 +194,9 @@ int cmdVersion(const Globals& g) {
 }  // namespace
 
 void addNodeCommands(CLI::App& app, Globals& g, int& rc) {
+  // Option targets are static: CLI11 writes them during parse(), after this function returned.
 
-  bool insecure_dev = false;
+  static bool insecure_dev = false;
   auto* init = app.add_subcommand("init", "Create a node home with a new sealed node key");
   init->add_flag("--insecure-dev", insecure_dev,
                  "Seal the key with a fixed public passphrase (throwaway nodes only; says so loudly)");
@@ -207,26 +208,26 @@ void addNodeCommands(CLI::App& app, Globals& g, int& rc) {
   auto* id = app.add_subcommand("id", "Node identity (did:key)");
   id->require_subcommand(1);
   id->add_subcommand("show", "Print the node's DID")->callback([&] { rc = cmdIdShow(g); });
-  std::string doc_did;
+  static std::string doc_did;
   auto* did_doc = id->add_subcommand("did-doc", "Print the DID document of the node's DID, or of a given did:key");
   did_doc->add_option("did", doc_did, "A did:key to resolve instead of the node's");
   did_doc->callback([&] { rc = cmdIdDidDoc(g, doc_did); });
-  std::string new_out;
-  bool new_insecure = false;
+  static std::string new_out;
+  static bool new_insecure = false;
   auto* id_new = id->add_subcommand("new", "Generate a separate Ed25519 identity sealed into a keystore file");
   id_new->add_option("--out,-o", new_out, "Directory to create the keystore in (gets node.key; must not hold one)")
       ->required();
   id_new->add_flag("--insecure-dev", new_insecure, "Seal with the public dev passphrase");
   id_new->callback([&] { rc = cmdIdNew(g, new_out, new_insecure); });
 
-  std::string cid_file;
+  static std::string cid_file;
   auto* cid = app.add_subcommand("cid", "Print the CIDv1 (raw codec, sha2-256) of a file's bytes as one block");
   cid->add_option("file", cid_file, "File to hash")->required()->check(CLI::ExistingFile);
   cid->callback([&] { rc = cmdCid(g, cid_file); });
 
-  std::string run_file;
-  std::string run_entry = "run";
-  std::uint64_t run_fuel = sandbox::Limits{}.fuel;
+  static std::string run_file;
+  static std::string run_entry = "run";
+  static std::uint64_t run_fuel = sandbox::Limits{}.fuel;
   auto* run = app.add_subcommand("run", "Run a Wasm module (.wasm or .wat) in the sandbox with the aether host API");
   run->add_option("module", run_file, "Module file")->required()->check(CLI::ExistingFile);
   run->add_option("--entry", run_entry, "Exported function to call")->capture_default_str();
