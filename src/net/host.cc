@@ -281,7 +281,12 @@ class HostImpl : public std::enable_shared_from_this<HostImpl> {
   std::map<std::string, StreamHandler, std::less<>> handlers_;
   std::function<void(Connection)> observer_;
   std::vector<std::weak_ptr<ConnectionImpl>> connections_;
+  std::vector<codec::Multiaddr> listen_addrs_;  // without /p2p/
+  IdentifyOptions identify_;
+  std::map<PeerId, PeerInfo> peers_;  // what identify told us (bounded by kMaxPeerBook)
   bool closed_ = false;
+
+  static constexpr std::size_t kMaxPeerBook = 4096;
 
   std::size_t liveConnections();
 };
@@ -483,7 +488,34 @@ void Stream::reset() {
   conn_->flush();
 }
 
+Connection Stream::connection() const { return Connection(conn_); }
+
+Task<Result<Bytes>> Stream::readToEnd(std::size_t max) {
+  Bytes out;
+  std::array<std::uint8_t, 4096> buf;
+  while (true) {
+    auto n = co_await readSome(buf);
+    if (!n) co_return std::unexpected(n.error());
+    if (*n == 0) co_return out;
+    if (out.size() + *n > max) {
+      reset();
+      co_return fail(Errc::kLimitExceeded, "stream: more than " + std::to_string(max) + " bytes before EOF");
+    }
+    out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+  }
+}
+
 // ---- Connection -------------------------------------------------------------------------------
+
+std::optional<codec::Multiaddr> Connection::remoteAddr() const {
+  error_code ec;
+  auto ep = impl_->sock_.socket().remote_endpoint(ec);
+  if (ec) return std::nullopt;
+  const std::string ip = ep.address().is_v4() ? "/ip4/" : "/ip6/";
+  auto a = codec::Multiaddr::parse(ip + ep.address().to_string() + "/tcp/" + std::to_string(ep.port()));
+  if (!a) return std::nullopt;
+  return *a;
+}
 
 const PeerId& Connection::remotePeer() const { return *impl_->remote_; }
 bool Connection::isInitiator() const { return impl_->initiator_; }
@@ -671,6 +703,8 @@ Result<codec::Multiaddr> Host::listen(std::string_view ip4, std::uint16_t port) 
   auto local = acceptor.local_endpoint(ec);
   if (ec) return fail(Errc::kIo, "listen: " + ec.message());
   spawn(impl_->io_.get_executor(), acceptLoop(impl_));
+  auto bare = codec::Multiaddr::parse("/ip4/" + local.address().to_string() + "/tcp/" + std::to_string(local.port()));
+  if (bare) impl_->listen_addrs_.push_back(*bare);
   return codec::Multiaddr::parse("/ip4/" + local.address().to_string() + "/tcp/" +
                                  std::to_string(local.port()) + "/p2p/" + impl_->peer_id_.toString());
 }
@@ -726,6 +760,133 @@ void Host::setStreamHandler(std::string protocol, StreamHandler handler) {
 }
 
 void Host::enablePing() { setStreamHandler(std::string(kPingProtocol), servePing); }
+
+// ---- identify ---------------------------------------------------------------------------------
+
+namespace {
+
+IdentifyMessage localIdentify(const HostImpl& host, const std::optional<codec::Multiaddr>& observed) {
+  IdentifyMessage m;
+  m.protocol_version = host.identify_.protocol_version;
+  m.agent_version = host.identify_.agent_version;
+  m.public_key = encodeEd25519PublicKeyProto(host.identity_.publicKey());
+  for (const auto& a : host.listen_addrs_) m.listen_addrs.push_back(a.bytes());
+  for (const auto& [p, h] : host.handlers_) m.protocols.push_back(p);
+  if (observed) m.observed_addr = observed->bytes();
+  return m;
+}
+
+Bytes delimited(const Bytes& body) {
+  Bytes out = varintEncode(body.size());
+  append(out, body);
+  return out;
+}
+
+// Checks a received identify against the peer the connection authenticated and records it.
+Result<PeerInfo> admitIdentify(HostImpl& host, const PeerId& remote, const IdentifyMessage& m) {
+  if (m.public_key) {
+    auto key = decodeEd25519PublicKeyProto(*m.public_key);
+    if (!key) return withContext(key.error(), "identify: publicKey");
+    if (PeerId::fromEd25519(*key) != remote) {
+      return fail(Errc::kAuthFailed, "identify: the public key sent is not the one " + remote.toString() +
+                                         " proved in the handshake");
+    }
+  }
+  PeerInfo info{.peer = remote,
+                .protocol_version = m.protocol_version.value_or(""),
+                .agent_version = m.agent_version.value_or(""),
+                .listen_addrs = {},
+                .observed_addr = std::nullopt,
+                .protocols = m.protocols};
+  for (const Bytes& a : m.listen_addrs) {
+    if (auto ma = codec::Multiaddr::fromBytes(a)) info.listen_addrs.push_back(std::move(*ma));
+  }
+  if (m.observed_addr) {
+    if (auto ma = codec::Multiaddr::fromBytes(*m.observed_addr)) info.observed_addr = std::move(*ma);
+  }
+  if (host.peers_.size() >= HostImpl::kMaxPeerBook && !host.peers_.contains(remote)) {
+    host.peers_.erase(host.peers_.begin());  // TODO(net): evict by last-seen once the peer store lands
+  }
+  host.peers_.insert_or_assign(remote, info);
+  return info;
+}
+
+}  // namespace
+
+namespace {
+
+// Coroutines take their state by value: a handler's frame must not point into the std::function.
+Task<void> serveIdentify(std::weak_ptr<HostImpl> weak, Stream stream) {
+  auto host = weak.lock();
+  if (!host) co_return;
+  const IdentifyMessage m = localIdentify(*host, stream.connection().remoteAddr());
+  host.reset();
+  const Bytes out = delimited(encodeIdentify(m));
+  if (auto st = co_await stream.writeAll(out); !st) co_return;
+  (void)stream.closeWrite();
+  // Drain until the remote closes, so our FIN is not raced by a reset.
+  (void)co_await stream.readToEnd(1024);
+}
+
+Task<void> serveIdentifyPush(std::weak_ptr<HostImpl> weak, Stream stream) {
+  auto data = co_await stream.readToEnd(kMaxIdentifyTotal);
+  auto host = weak.lock();
+  if (!host || !data) co_return;
+  auto m = decodeIdentifyStream(*data);
+  if (!m) {
+    stream.reset();
+    co_return;
+  }
+  (void)admitIdentify(*host, stream.connection().remotePeer(), *m);
+  (void)stream.closeWrite();
+}
+
+}  // namespace
+
+void Host::enableIdentify(IdentifyOptions options) {
+  impl_->identify_ = std::move(options);
+  std::weak_ptr<HostImpl> weak = impl_;
+  setStreamHandler(std::string(kIdentifyProtocol),
+                   [weak](Stream stream) { return serveIdentify(weak, std::move(stream)); });
+  setStreamHandler(std::string(kIdentifyPushProtocol),
+                   [weak](Stream stream) { return serveIdentifyPush(weak, std::move(stream)); });
+}
+
+std::vector<codec::Multiaddr> Host::listenAddrs() const { return impl_->listen_addrs_; }
+
+std::vector<std::string> Host::protocols() const {
+  std::vector<std::string> out;
+  for (const auto& [p, h] : impl_->handlers_) out.push_back(p);
+  return out;
+}
+
+std::optional<PeerInfo> Host::peerInfo(const PeerId& peer) const {
+  auto it = impl_->peers_.find(peer);
+  if (it == impl_->peers_.end()) return std::nullopt;
+  return it->second;
+}
+
+Task<Result<PeerInfo>> identify(Host& host, Connection& conn) {
+  auto stream = co_await conn.openStream(kIdentifyProtocol);
+  if (!stream) co_return withContext(stream.error(), "identify");
+  (void)stream->closeWrite();
+  auto data = co_await stream->readToEnd(kMaxIdentifyTotal);
+  if (!data) co_return withContext(data.error(), "identify");
+  auto m = decodeIdentifyStream(*data);
+  if (!m) co_return std::unexpected(m.error());
+  co_return admitIdentify(*host.impl_, conn.remotePeer(), *m);
+}
+
+Task<Status> identifyPush(Host& host, Connection& conn) {
+  auto stream = co_await conn.openStream(kIdentifyPushProtocol);
+  if (!stream) co_return withContext(stream.error(), "identify push");
+  const Bytes out = delimited(encodeIdentify(localIdentify(*host.impl_, conn.remoteAddr())));
+  auto st = co_await stream->writeAll(out);
+  if (!st) co_return std::unexpected(st.error());
+  if (auto closed = stream->closeWrite(); !closed) co_return std::unexpected(closed.error());
+  (void)co_await stream->readToEnd(1024);
+  co_return Status{};
+}
 
 void Host::setConnectionObserver(std::function<void(Connection)> observer) {
   impl_->observer_ = std::move(observer);

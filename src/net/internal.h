@@ -18,6 +18,31 @@
 
 namespace aether::net {
 
+// ---- protobuf (proto2/proto3 wire format, the subset libp2p messages use) --------------------
+
+inline constexpr std::uint32_t kWireVarint = 0;
+inline constexpr std::uint32_t kWireFixed64 = 1;
+inline constexpr std::uint32_t kWireBytes = 2;
+inline constexpr std::uint32_t kWireFixed32 = 5;
+
+void appendBytesField(Bytes& out, std::uint32_t field, ByteView value);
+void appendVarintField(Bytes& out, std::uint32_t field, std::uint64_t value);
+
+struct Field {
+  std::uint32_t number;
+  std::uint32_t wire;
+  std::uint64_t varint = 0;  // wire 0
+  ByteView bytes;            // wire 2 (a view into the input)
+};
+
+// Reads one field from the front of `in` and advances it. Fixed32/64 fields are skipped (their
+// value is not returned); groups (wire types 3/4) and field number 0 are kMalformed; a
+// length running past the end is kTruncated.
+[[nodiscard]] Result<Field> readField(ByteView& in, std::string_view what);
+
+// Well-formed UTF-8 without control characters (protocol ids, agent strings).
+bool validProtocolText(ByteView b);
+
 // ---- multistream-select 1.0 -------------------------------------------------------------------
 //
 // A message is uvarint(len) || text || '\n' with len counting the newline.
@@ -252,5 +277,37 @@ class YamuxSession {
   bool local_go_away_ = false;
   std::optional<std::uint32_t> remote_go_away_;
 };
+
+// ---- identify (/ipfs/id/1.0.0, /ipfs/id/push/1.0.0) -----------------------------------------------
+//
+// message Identify { optional string protocolVersion = 5; optional string agentVersion = 6;
+//   optional bytes publicKey = 1; repeated bytes listenAddrs = 2; optional bytes observedAddr = 4;
+//   repeated string protocols = 3; optional bytes signedPeerRecord = 8; }
+// Sent as uvarint-length-delimited messages until the stream's EOF; a receiver merges them
+// (repeated fields append, singular ones: the last wins), as go-libp2p splits big ones.
+
+inline constexpr std::size_t kMaxIdentifyMessage = 8 * 1024;  // one delimited message
+inline constexpr std::size_t kMaxIdentifyTotal = 64 * 1024;    // all messages of one stream
+inline constexpr std::size_t kMaxIdentifyMessages = 10;
+inline constexpr std::size_t kMaxIdentifyEntries = 256;        // listen addrs, protocols each
+inline constexpr std::size_t kMaxIdentifyText = 1024;          // versions, protocol ids
+
+struct IdentifyMessage {
+  std::optional<std::string> protocol_version;
+  std::optional<std::string> agent_version;
+  std::optional<Bytes> public_key;  // libp2p PublicKey protobuf
+  std::vector<Bytes> listen_addrs;  // binary multiaddrs (validated by the caller)
+  std::optional<Bytes> observed_addr;
+  std::vector<std::string> protocols;
+  std::optional<Bytes> signed_peer_record;  // kept opaque
+};
+
+Bytes encodeIdentify(const IdentifyMessage& message);
+// Merges one message body into `into`. Errors: readField's, kMalformed (wrong wire type for a
+// known field, text that is not UTF-8 / has control characters), kLimitExceeded (entries, text).
+[[nodiscard]] Status mergeIdentify(ByteView body, IdentifyMessage& into);
+// Splits a whole identify stream (delimited messages up to EOF) and merges them.
+// kTruncated when it ends inside a message; kLimitExceeded past the limits above.
+[[nodiscard]] Result<IdentifyMessage> decodeIdentifyStream(ByteView stream);
 
 }  // namespace aether::net

@@ -36,6 +36,7 @@ using Task = boost::asio::awaitable<T>;
 
 class ConnectionImpl;
 class HostImpl;
+class Connection;
 
 // One Yamux stream, already negotiated to `protocol()`. Move-only; destroying a stream that is
 // not closed both ways resets it (RST). Reads and writes may run concurrently (one coroutine
@@ -66,6 +67,10 @@ class Stream {
 
   // Bytes pushed back in front of the next read (multistream's lazy data stays in the stream).
   void unread(ByteView data);
+  // The connection this stream belongs to.
+  Connection connection() const;
+  // Reads until the remote's FIN; kLimitExceeded (and a reset) past `max` bytes.
+  [[nodiscard]] Task<Result<Bytes>> readToEnd(std::size_t max);
 
  private:
   friend class ConnectionImpl;  // sets protocol_ once an inbound stream is negotiated
@@ -90,6 +95,8 @@ class Connection {
   [[nodiscard]] Task<Result<Stream>> openStream(std::string_view protocol);
   // Sends GoAway (normal), then closes the socket once the write is out.
   void close();
+  // The remote's transport address, e.g. /ip4/127.0.0.1/tcp/53412 (nullopt once closed).
+  std::optional<codec::Multiaddr> remoteAddr() const;
 
  private:
   std::shared_ptr<ConnectionImpl> impl_;  // shared with Streams and the connection's own loops
@@ -97,6 +104,21 @@ class Connection {
 
 // Serves one inbound stream; the stream is already negotiated.
 using StreamHandler = std::function<Task<void>(Stream)>;
+
+// What identify says about a peer.
+struct PeerInfo {
+  PeerId peer;
+  std::string protocol_version;
+  std::string agent_version;
+  std::vector<codec::Multiaddr> listen_addrs;
+  std::optional<codec::Multiaddr> observed_addr;  // how the peer sees us
+  std::vector<std::string> protocols;
+};
+
+struct IdentifyOptions {
+  std::string protocol_version = "ipfs/0.1.0";
+  std::string agent_version = "aether";
+};
 
 struct HostOptions {
   // Handshake + muxer negotiation deadline for dials and inbound connections.
@@ -131,17 +153,37 @@ class Host {
   void setStreamHandler(std::string protocol, StreamHandler handler);
   // Serves /ipfs/ping/1.0.0 (echo 32-byte payloads until EOF).
   void enablePing();
+  // Serves /ipfs/id/1.0.0 (our key, listen addresses, protocols, the observed address) and
+  // accepts /ipfs/id/push/1.0.0 (the remote's updated info goes to the peer book).
+  void enableIdentify(IdentifyOptions options = {});
+  // Every address listen() bound, without /p2p/.
+  std::vector<codec::Multiaddr> listenAddrs() const;
+  // The protocols we serve (the handlers set so far), sorted.
+  std::vector<std::string> protocols() const;
+  // What identify (asked or pushed) last told us about `peer`.
+  std::optional<PeerInfo> peerInfo(const PeerId& peer) const;
   // Called once per inbound connection after its upgrade.
   void setConnectionObserver(std::function<void(Connection)> observer);
   // Stops listening and closes every connection.
   void close();
 
  private:
+  friend Task<Result<PeerInfo>> identify(Host& host, Connection& conn);
+  friend Task<Status> identifyPush(Host& host, Connection& conn);
   explicit Host(std::shared_ptr<HostImpl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<HostImpl> impl_;  // shared with the accept loop and inbound upgrade coroutines
 };
 
 inline constexpr std::string_view kPingProtocol = "/ipfs/ping/1.0.0";
+inline constexpr std::string_view kIdentifyProtocol = "/ipfs/id/1.0.0";
+inline constexpr std::string_view kIdentifyPushProtocol = "/ipfs/id/push/1.0.0";
+
+// Asks the remote who it is (/ipfs/id/1.0.0). The public key it sends must be the one its
+// Noise handshake proved (kAuthFailed otherwise); listen addresses that are not valid
+// multiaddrs are dropped, anything else malformed is an error. Stored in host.peerInfo().
+[[nodiscard]] Task<Result<PeerInfo>> identify(Host& host, Connection& conn);
+// Pushes our current identify info to the remote (/ipfs/id/push/1.0.0).
+[[nodiscard]] Task<Status> identifyPush(Host& host, Connection& conn);
 inline constexpr std::size_t kPingSize = 32;
 
 // Opens one ping stream and runs `count` round trips of 32 random bytes; returns the RTTs.

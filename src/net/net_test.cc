@@ -2,6 +2,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include "net/internal.h"
@@ -645,6 +649,110 @@ TEST(Host, EchoBeyondTheWindowExercisesFlowControl) {
     }
     EXPECT_EQ(got.size(), data.size());
     EXPECT_TRUE(got == data);
+    conn->close();
+    dialer.close();
+    listener.close();
+    done = true;
+  });
+}
+
+// ---- identify ---------------------------------------------------------------------------------
+
+TEST(Identify, CodecRoundTripAndMerge) {
+  IdentifyMessage m;
+  m.protocol_version = "ipfs/0.1.0";
+  m.agent_version = "aether/test";
+  m.public_key = encodeEd25519PublicKeyProto(keyFromSeed(3).publicKey());
+  m.listen_addrs.push_back(codec::Multiaddr::parse("/ip4/127.0.0.1/tcp/4001")->bytes());
+  m.protocols = {"/ipfs/ping/1.0.0", "/ipfs/id/1.0.0"};
+  Bytes body = encodeIdentify(m);
+  // Field numbers and wire types by hand: publicKey = 1 (0x0a), listenAddrs = 2 (0x12),
+  // protocols = 3 (0x1a), protocolVersion = 5 (0x2a), agentVersion = 6 (0x32).
+  EXPECT_EQ(body[0], 0x0a);
+  Bytes stream = varintEncode(body.size());
+  append(stream, body);
+  // A second message (as go-libp2p sends a signed record apart) adds a protocol.
+  IdentifyMessage extra;
+  extra.protocols = {"/meshsub/1.1.0"};
+  Bytes body2 = encodeIdentify(extra);
+  append(stream, varintEncode(body2.size()));
+  append(stream, body2);
+  auto d = decodeIdentifyStream(stream);
+  ASSERT_TRUE(d) << d.error().toString();
+  EXPECT_EQ(d->agent_version, "aether/test");
+  EXPECT_EQ(d->protocols, (std::vector<std::string>{"/ipfs/ping/1.0.0", "/ipfs/id/1.0.0", "/meshsub/1.1.0"}));
+  EXPECT_EQ(d->listen_addrs.size(), 1u);
+  EXPECT_EQ(*d->public_key, *m.public_key);
+}
+
+TEST(Identify, RejectsTable) {
+  struct Case {
+    const char* name;
+    std::string hex;
+    Errc code;
+  };
+  const std::vector<Case> cases = {
+      {"length past end", "0a" "1a03616263", Errc::kTruncated},
+      {"protocol with wire type 0", "02" "1801", Errc::kMalformed},
+      {"agent with a control char", "04" "32020a41", Errc::kMalformed},
+      {"group wire type", "02" "1b00", Errc::kMalformed},
+      {"field number 0", "02" "0200", Errc::kMalformed},
+      {"bad length varint", "ff", Errc::kTruncated},
+  };
+  for (const auto& c : cases) {
+    auto bytes = hexDecode(c.hex);
+    ASSERT_TRUE(bytes) << c.name;
+    auto r = decodeIdentifyStream(*bytes);
+    ASSERT_FALSE(r) << c.name;
+    EXPECT_EQ(r.error().code, c.code) << c.name << ": " << r.error().toString();
+  }
+  // Too many protocols in one stream.
+  IdentifyMessage big;
+  for (int i = 0; i < static_cast<int>(kMaxIdentifyEntries) + 1; ++i) big.protocols.push_back("/p/" + std::to_string(i));
+  Bytes body = encodeIdentify(big);
+  IdentifyMessage into;
+  auto st = mergeIdentify(body, into);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::kLimitExceeded);
+  // A message over the per-message limit.
+  Bytes huge(kMaxIdentifyMessage + 1, 0);
+  EXPECT_EQ(mergeIdentify(huge, into).error().code, Errc::kLimitExceeded);
+}
+
+TEST(Host, IdentifyBothWaysAndPush) {
+  withHosts([](Host& dialer, Host& listener, codec::Multiaddr addr, crypto::Rng&, bool& done) -> Task<void> {
+    listener.enableIdentify({.protocol_version = "ipfs/0.1.0", .agent_version = "aether/listener"});
+    dialer.enableIdentify({.protocol_version = "ipfs/0.1.0", .agent_version = "aether/dialer"});
+    auto conn = co_await dialer.dial(addr);
+    EXPECT_TRUE(conn) << conn.error().toString();
+    if (!conn) co_return;
+    auto info = co_await identify(dialer, *conn);
+    EXPECT_TRUE(info) << info.error().toString();
+    if (info) {
+      EXPECT_EQ(info->peer, listener.peerId());
+      EXPECT_EQ(info->agent_version, "aether/listener");
+      EXPECT_EQ(info->protocols, listener.protocols());
+      EXPECT_NE(std::find(info->protocols.begin(), info->protocols.end(), "/ipfs/ping/1.0.0"), info->protocols.end());
+      EXPECT_EQ(info->listen_addrs, listener.listenAddrs());
+      // The listener saw our ephemeral port on 127.0.0.1.
+      EXPECT_TRUE(info->observed_addr.has_value());
+      if (info->observed_addr) {
+        EXPECT_EQ(info->observed_addr->toString().rfind("/ip4/127.0.0.1/tcp/", 0), 0u);
+      }
+      EXPECT_TRUE(dialer.peerInfo(listener.peerId()).has_value());
+    }
+    // Push: the listener learns about the dialer without asking.
+    auto pushed = co_await identifyPush(dialer, *conn);
+    EXPECT_TRUE(pushed) << pushed.error().toString();
+    for (int i = 0; i < 100 && !listener.peerInfo(dialer.peerId()); ++i) {
+      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(10));
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    auto learned = listener.peerInfo(dialer.peerId());
+    EXPECT_TRUE(learned.has_value());
+    if (learned) {
+      EXPECT_EQ(learned->agent_version, "aether/dialer");
+    }
     conn->close();
     dialer.close();
     listener.close();

@@ -8,12 +8,6 @@ namespace aether::net {
 
 // ---- protobuf helpers -------------------------------------------------------------------------
 
-namespace {
-
-constexpr std::uint32_t kWireVarint = 0;
-constexpr std::uint32_t kWireFixed64 = 1;
-constexpr std::uint32_t kWireBytes = 2;
-constexpr std::uint32_t kWireFixed32 = 5;
 
 void appendBytesField(Bytes& out, std::uint32_t field, ByteView value) {
   varintAppend(out, (std::uint64_t{field} << 3) | kWireBytes);
@@ -21,14 +15,11 @@ void appendBytesField(Bytes& out, std::uint32_t field, ByteView value) {
   append(out, value);
 }
 
-struct Field {
-  std::uint32_t number;
-  std::uint32_t wire;
-  std::uint64_t varint = 0;  // wire 0
-  ByteView bytes;            // wire 2
-};
+void appendVarintField(Bytes& out, std::uint32_t field, std::uint64_t value) {
+  varintAppend(out, (std::uint64_t{field} << 3) | kWireVarint);
+  varintAppend(out, value);
+}
 
-// Reads one field from the front of `in` and advances it.
 Result<Field> readField(ByteView& in, std::string_view what) {
   auto tag = varintDecode(in);
   if (!tag) return withContext(tag.error(), std::string(what) + ": field tag");
@@ -69,7 +60,6 @@ Result<Field> readField(ByteView& in, std::string_view what) {
   }
 }
 
-}  // namespace
 
 // ---- PublicKey / PeerId -----------------------------------------------------------------------
 
@@ -164,8 +154,6 @@ Result<Bytes> encodeMultistreamMessage(std::string_view text) {
   return out;
 }
 
-namespace {
-// Well-formed UTF-8 without control characters.
 bool validProtocolText(ByteView b) {
   std::size_t i = 0;
   while (i < b.size()) {
@@ -194,7 +182,6 @@ bool validProtocolText(ByteView b) {
   }
   return true;
 }
-}  // namespace
 
 Result<std::string> decodeMultistreamBody(ByteView body) {
   if (body.empty()) return fail(Errc::kMalformed, "multistream: empty message");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interop: src/net (aether_net_tool) against go-libp2p v0.48.0 (tests/interop/go), TCP + Noise +
-# Yamux + /ipfs/ping/1.0.0, both directions, plus a dial that must fail on a wrong peer id.
+# Yamux + /ipfs/ping/1.0.0 + /ipfs/id/1.0.0, both directions, plus a dial that must fail on a
+# wrong peer id.
 # usage: libp2p_go.sh <aether_net_tool> <build dir>
 set -u
 TOOL=${1:?usage: libp2p_go.sh <aether_net_tool> <build dir>}
@@ -26,6 +27,25 @@ for line in open(sys.argv[1]):
     line=line.strip()
     if line.startswith("{"):
         print(json.loads(line).get(sys.argv[2], "")); break' "$1" "$2"
+}
+
+# check_py <description> <python expression over `d` (the JSON object of file $2)> <file> [line filter]
+check_json() {
+  local what=$1 expr=$2 file=$3 filter=${4:-}
+  if python3 - "$file" "$filter" "$expr" <<'PY'
+import json, sys
+path, filt, expr = sys.argv[1], sys.argv[2], sys.argv[3]
+for line in open(path):
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    d = json.loads(line)
+    if filt and filt not in d:
+        continue
+    sys.exit(0 if eval(expr) else 1)
+sys.exit(1)
+PY
+  then ok "$what"; else bad "$what"; echo "  in: $(cat "$file")"; fi
 }
 
 wait_for_line() {  # wait_for_line <file> (up to 30 s)
@@ -62,6 +82,14 @@ if wait_for_line "$LISTEN_OUT"; then
     cat "$WORK/dial1.out"
     if [ "$(json_field "$WORK/dial1.out" peer_id)" = "$GO_ID" ]; then
       ok "aether -> go: ping RTTs (ms) $(json_field "$WORK/dial1.out" rtts_ms)"
+      GO_BARE=${ADDR%/p2p/*}
+      check_json "aether identified go: agent $(json_field "$WORK/dial1.out" remote_agent), id+ping protocols, listen address $GO_BARE" \
+        "'/ipfs/id/1.0.0' in d['remote_protocols'] and '/ipfs/ping/1.0.0' in d['remote_protocols'] and '$GO_BARE' in d['remote_addrs'] and d['remote_agent'] != '' and d['observed'].startswith('/ip4/127.0.0.1/tcp/')" \
+        "$WORK/dial1.out"
+      sleep 0.5
+      check_json "go identified aether: agent aether/interop, our id/push/ping protocols" \
+        "d['agent'] == 'aether/interop' and {'/ipfs/id/1.0.0', '/ipfs/id/push/1.0.0', '/ipfs/ping/1.0.0'} <= set(d['protocols'] or [])" \
+        "$LISTEN_OUT" identified
     else
       bad "aether -> go: wrong peer id in output"
     fi
@@ -96,6 +124,10 @@ if wait_for_line "$LISTEN_OUT"; then
     cat "$WORK/dial2.out"
     if [ "$(json_field "$WORK/dial2.out" ok)" = "True" ]; then
       ok "go -> aether: ping RTTs (ms) $(json_field "$WORK/dial2.out" rtts_ms)"
+      OUR_BARE=${ADDR%/p2p/*}
+      check_json "go identified aether (we listen): agent, protocols, listen address $OUR_BARE, observed address" \
+        "d['identify']['agent'] == 'aether/interop' and {'/ipfs/id/1.0.0', '/ipfs/ping/1.0.0'} <= set(d['identify']['protocols']) and '$OUR_BARE' in d['identify']['listen_addrs'] and d['identify']['observed'].startswith('/ip4/127.0.0.1/tcp/')" \
+        "$WORK/dial2.out"
     else
       bad "go -> aether: unexpected output"
     fi

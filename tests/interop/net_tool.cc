@@ -15,6 +15,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include "net/net.h"
 
@@ -54,6 +55,7 @@ int listenMode(int seconds) {
   auto host = net::Host::create(io, *identity, rng);
   if (!host) return failJson(host.error().toString());
   host->enablePing();
+  host->enableIdentify({.protocol_version = "ipfs/0.1.0", .agent_version = "aether/interop"});
   host->setConnectionObserver([](net::Connection c) {
     std::fprintf(stderr, "aether_net_tool: inbound connection from %s\n", c.remotePeer().toString().c_str());
   });
@@ -84,6 +86,8 @@ int dialMode(const std::string& addr_text, const std::string* expected_text) {
   if (!identity) return failJson(identity.error().toString());
   auto host = net::Host::create(io, *identity, rng);
   if (!host) return failJson(host.error().toString());
+  host->enablePing();
+  host->enableIdentify({.protocol_version = "ipfs/0.1.0", .agent_version = "aether/interop"});
   auto addr = codec::Multiaddr::parse(addr_text);
   if (!addr) return failJson("bad multiaddr: " + addr.error().toString());
   std::optional<net::PeerId> expected;
@@ -120,16 +124,36 @@ int dialMode(const std::string& addr_text, const std::string* expected_text) {
         double handshake_ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
         auto rtts = co_await net::ping(*conn, rng, 5);
+        auto info = co_await net::identify(*host, *conn);
         if (!rtts) {
           rc = failJson(rtts.error().toString());
+        } else if (!info) {
+          rc = failJson("identify: " + info.error().toString());
         } else {
           std::string list;
           for (auto r : *rtts) {
             if (!list.empty()) list += ",";
             list += std::to_string(std::chrono::duration<double, std::milli>(r).count());
           }
-          std::printf("{\"ok\":true,\"peer_id\":\"%s\",\"handshake_ms\":%f,\"rtts_ms\":[%s]}\n",
-                      conn->remotePeer().toString().c_str(), handshake_ms, list.c_str());
+          auto strings = [](const auto& items) {
+            std::string out;
+            for (const auto& i : items) {
+              if (!out.empty()) out += ",";
+              if constexpr (std::is_same_v<std::decay_t<decltype(i)>, std::string>) {
+                out += "\"" + jsonEscape(i) + "\"";
+              } else {
+                out += "\"" + jsonEscape(i.toString()) + "\"";
+              }
+            }
+            return "[" + out + "]";
+          };
+          std::printf(
+              "{\"ok\":true,\"peer_id\":\"%s\",\"handshake_ms\":%f,\"rtts_ms\":[%s],"
+              "\"remote_agent\":\"%s\",\"remote_protocols\":%s,\"remote_addrs\":%s,\"observed\":\"%s\"}\n",
+              conn->remotePeer().toString().c_str(), handshake_ms, list.c_str(),
+              jsonEscape(info->agent_version).c_str(), strings(info->protocols).c_str(),
+              strings(info->listen_addrs).c_str(),
+              jsonEscape(info->observed_addr ? info->observed_addr->toString() : "").c_str());
           std::fflush(stdout);
           rc = 0;
         }

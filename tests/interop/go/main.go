@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
@@ -56,6 +57,17 @@ func listen(seconds int) {
 	if len(addrs) == 0 {
 		die("no listen address")
 	}
+	// Report every peer identify completes with (what go-libp2p learned about the dialer).
+	sub, err := h.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	if err != nil {
+		die("subscribe: %v", err)
+	}
+	go func() {
+		for e := range sub.Out() {
+			ev := e.(event.EvtPeerIdentificationCompleted)
+			fmt.Println(string(identifiedJSON(h, ev)))
+		}
+	}()
 	full := addrs[0].String() + "/p2p/" + h.ID().String()
 	out, _ := json.Marshal(map[string]any{"multiaddr": full, "peer_id": h.ID().String()})
 	fmt.Println(string(out))
@@ -68,6 +80,25 @@ func listen(seconds int) {
 	case <-done:
 	case <-time.After(time.Duration(seconds) * time.Second):
 	}
+}
+
+func identifiedJSON(h host.Host, ev event.EvtPeerIdentificationCompleted) []byte {
+	var addrs []string
+	for _, a := range ev.ListenAddrs {
+		addrs = append(addrs, a.String())
+	}
+	var protos []string
+	for _, p := range ev.Protocols {
+		protos = append(protos, string(p))
+	}
+	observed := ""
+	if ev.ObservedAddr != nil {
+		observed = ev.ObservedAddr.String()
+	}
+	out, _ := json.Marshal(map[string]any{"identified": ev.Peer.String(), "agent": ev.AgentVersion,
+		"protocol_version": ev.ProtocolVersion, "protocols": protos, "listen_addrs": addrs,
+		"observed": observed})
+	return out
 }
 
 func dial(addr string) {
@@ -84,6 +115,11 @@ func dial(addr string) {
 		die("new host: %v", err)
 	}
 	defer h.Close()
+	sub, err := h.EventBus().Subscribe([]any{new(event.EvtPeerIdentificationCompleted),
+		new(event.EvtPeerIdentificationFailed)})
+	if err != nil {
+		die("subscribe: %v", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -103,9 +139,28 @@ func dial(addr string) {
 		}
 		rtts = append(rtts, float64(res.RTT.Microseconds())/1000.0)
 	}
+	var identified map[string]any
+	for identified == nil {
+		select {
+		case e := <-sub.Out():
+			switch ev := e.(type) {
+			case event.EvtPeerIdentificationCompleted:
+				if ev.Peer == info.ID {
+					json.Unmarshal(identifiedJSON(h, ev), &identified)
+				}
+			case event.EvtPeerIdentificationFailed:
+				if ev.Peer == info.ID {
+					die("identify failed: %v", ev.Reason)
+				}
+			}
+		case <-ctx.Done():
+			die("identify: no result within the deadline")
+		}
+	}
 	cancel()
 	out, _ := json.Marshal(map[string]any{"ok": true, "peer_id": info.ID.String(),
-		"handshake_ms": float64(handshake.Microseconds()) / 1000.0, "rtts_ms": rtts})
+		"handshake_ms": float64(handshake.Microseconds()) / 1000.0, "rtts_ms": rtts,
+		"identify": identified})
 	fmt.Println(string(out))
 }
 
