@@ -636,6 +636,8 @@ Task<void> acceptLoop(std::shared_ptr<HostImpl> host) {
       conn->sock_.close();
       continue;
     }
+    // Without TCP_NODELAY, Nagle + delayed ACKs stall each handshake round trip by ~40 ms.
+    conn->sock_.socket().set_option(tcp::no_delay(true), ec);
     spawn(host->io_.get_executor(), watchdog(conn, host->options_.upgrade_timeout));
     spawn(host->io_.get_executor(), serveConnection(host, conn));
   }
@@ -850,6 +852,86 @@ void Host::enableIdentify(IdentifyOptions options) {
                    [weak](Stream stream) { return serveIdentify(weak, std::move(stream)); });
   setStreamHandler(std::string(kIdentifyPushProtocol),
                    [weak](Stream stream) { return serveIdentifyPush(weak, std::move(stream)); });
+}
+
+// ---- perf -------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::size_t kPerfChunk = 64 * 1024;
+
+Task<void> servePerf(std::uint64_t max_download, Stream stream) {
+  std::array<std::uint8_t, 8> header;
+  if (auto st = co_await stream.readExactly(header); !st) {
+    stream.reset();
+    co_return;
+  }
+  std::uint64_t want = 0;
+  for (std::uint8_t b : header) want = (want << 8) | b;
+  if (want > max_download) {
+    stream.reset();
+    co_return;
+  }
+  std::vector<std::uint8_t> buf(kPerfChunk);
+  while (true) {
+    auto n = co_await stream.readSome(buf);
+    if (!n) co_return;
+    if (*n == 0) break;
+  }
+  std::fill(buf.begin(), buf.end(), 0);
+  while (want > 0) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(want, buf.size()));
+    if (auto st = co_await stream.writeAll(ByteView(buf.data(), n)); !st) co_return;
+    want -= n;
+  }
+  (void)stream.closeWrite();
+}
+
+}  // namespace
+
+void Host::enablePerf(std::uint64_t max_download) {
+  setStreamHandler(std::string(kPerfProtocol),
+                   [max_download](Stream stream) { return servePerf(max_download, std::move(stream)); });
+}
+
+Task<Result<PerfResult>> perf(Connection& conn, std::uint64_t upload, std::uint64_t download) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto stream = co_await conn.openStream(kPerfProtocol);
+  if (!stream) co_return withContext(stream.error(), "perf");
+  std::vector<std::uint8_t> buf(kPerfChunk, 0);
+  std::array<std::uint8_t, 8> header;
+  for (int i = 0; i < 8; ++i) header[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(download >> (56 - 8 * i));
+  if (auto st = co_await stream->writeAll(header); !st) co_return withContext(st.error(), "perf: request");
+  PerfResult r;
+  std::uint64_t left = upload;
+  while (left > 0) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
+    if (auto st = co_await stream->writeAll(ByteView(buf.data(), n)); !st) co_return withContext(st.error(), "perf: upload");
+    left -= n;
+    r.uploaded += n;
+  }
+  if (auto st = stream->closeWrite(); !st) co_return withContext(st.error(), "perf: close");
+  const auto uploaded_at = Clock::now();
+  while (true) {
+    auto n = co_await stream->readSome(buf);
+    if (!n) co_return withContext(n.error(), "perf: download");
+    if (*n == 0) break;
+    r.downloaded += *n;
+    if (r.downloaded > download) {
+      stream->reset();
+      co_return fail(Errc::kMalformed, "perf: the server sent more than the " + std::to_string(download) + " bytes asked for");
+    }
+  }
+  if (r.downloaded < download) {
+    co_return fail(Errc::kTruncated, "perf: the server sent " + std::to_string(r.downloaded) + " of " +
+                                         std::to_string(download) + " bytes");
+  }
+  const auto end = Clock::now();
+  r.upload_time = uploaded_at - start;
+  r.download_time = end - uploaded_at;
+  r.total = end - start;
+  co_return r;
 }
 
 std::vector<codec::Multiaddr> Host::listenAddrs() const { return impl_->listen_addrs_; }

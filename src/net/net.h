@@ -156,6 +156,10 @@ class Host {
   // Serves /ipfs/id/1.0.0 (our key, listen addresses, protocols, the observed address) and
   // accepts /ipfs/id/push/1.0.0 (the remote's updated info goes to the peer book).
   void enableIdentify(IdentifyOptions options = {});
+  // Serves /perf/1.0.0 (libp2p/specs perf/perf.md): reads the requested download size, drains
+  // the upload until EOF, then sends the requested bytes. Off unless enabled (the spec: not on
+  // publicly reachable nodes); `max_download` caps what one stream may ask for.
+  void enablePerf(std::uint64_t max_download = std::uint64_t{1} << 34);
   // Every address listen() bound, without /p2p/.
   std::vector<codec::Multiaddr> listenAddrs() const;
   // The protocols we serve (the handlers set so far), sorted.
@@ -182,6 +186,20 @@ inline constexpr std::string_view kIdentifyPushProtocol = "/ipfs/id/push/1.0.0";
 // Noise handshake proved (kAuthFailed otherwise); listen addresses that are not valid
 // multiaddrs are dropped, anything else malformed is an error. Stored in host.peerInfo().
 [[nodiscard]] Task<Result<PeerInfo>> identify(Host& host, Connection& conn);
+inline constexpr std::string_view kPerfProtocol = "/perf/1.0.0";
+
+struct PerfResult {
+  std::uint64_t uploaded = 0;
+  std::uint64_t downloaded = 0;
+  std::chrono::nanoseconds upload_time{0};    // stream open .. upload written and closed
+  std::chrono::nanoseconds download_time{0};  // upload closed .. last byte received
+  std::chrono::nanoseconds total{0};
+};
+
+// One /perf/1.0.0 run: asks for `download` bytes, sends `upload` bytes, closes the write side
+// and reads the answer. kTruncated when the server sends fewer bytes, kMalformed when more.
+[[nodiscard]] Task<Result<PerfResult>> perf(Connection& conn, std::uint64_t upload, std::uint64_t download);
+
 // Pushes our current identify info to the remote (/ipfs/id/push/1.0.0).
 [[nodiscard]] Task<Status> identifyPush(Host& host, Connection& conn);
 inline constexpr std::size_t kPingSize = 32;

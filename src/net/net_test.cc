@@ -760,5 +760,31 @@ TEST(Host, IdentifyBothWaysAndPush) {
   });
 }
 
+TEST(Host, PerfUploadAndDownload) {
+  withHosts([](Host& dialer, Host& listener, codec::Multiaddr addr, crypto::Rng&, bool& done) -> Task<void> {
+    listener.enablePerf(/*max_download=*/std::uint64_t{8} << 20);
+    auto conn = co_await dialer.dial(addr);
+    EXPECT_TRUE(conn) << conn.error().toString();
+    if (!conn) co_return;
+    // Sizes around the 64 KiB chunk and the 256 KiB Yamux window.
+    for (auto [up, down] : std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+             {0, 0}, {1, 0}, {0, 1}, {65536, 65537}, {300000, 1 << 20}, {3 << 20, 3 << 20}}) {
+      auto r = co_await perf(*conn, up, down);
+      EXPECT_TRUE(r) << up << "/" << down << ": " << r.error().toString();
+      if (r) {
+        EXPECT_EQ(r->uploaded, up);
+        EXPECT_EQ(r->downloaded, down);
+      }
+    }
+    // Asking for more than the server allows: the stream is reset, the client sees an error.
+    auto over = co_await perf(*conn, 0, std::uint64_t{9} << 20);
+    EXPECT_FALSE(over);
+    conn->close();
+    dialer.close();
+    listener.close();
+    done = true;
+  });
+}
+
 }  // namespace
 }  // namespace aether::net

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interop: src/net (aether_net_tool) against go-libp2p v0.48.0 (tests/interop/go), TCP + Noise +
-# Yamux + /ipfs/ping/1.0.0 + /ipfs/id/1.0.0, both directions, plus a dial that must fail on a
+# Yamux + /ipfs/ping/1.0.0 + /ipfs/id/1.0.0 + /perf/1.0.0, both directions, plus a dial that must fail on a
 # wrong peer id.
 # usage: libp2p_go.sh <aether_net_tool> <build dir>
 set -u
@@ -97,6 +97,14 @@ if wait_for_line "$LISTEN_OUT"; then
     cat "$WORK/dial1.out" "$WORK/dial1.err"; bad "aether -> go dial/ping"
   fi
 
+  PERF_BYTES=$((16 << 20))
+  if timeout 120 "$TOOL" perf "$ADDR" $PERF_BYTES $PERF_BYTES > "$WORK/perf1.out" 2> "$WORK/perf1.err"; then
+    check_json "aether perf client -> go perf server: 16 MiB up, 16 MiB down" \
+      "d['ok'] and d['upload_bytes'] == $PERF_BYTES and d['download_bytes'] == $PERF_BYTES" "$WORK/perf1.out"
+  else
+    cat "$WORK/perf1.out" "$WORK/perf1.err"; bad "aether perf -> go"
+  fi
+
   # 3. our dialer expecting a wrong peer id must fail during the Noise handshake.
   echo "== aether dialer with a wrong expected peer id -> go-libp2p listener"
   WRONG=12D3KooWLjuAspLQH8mXjLBN1guNXBsCmpih9TgqymuV4GDYoh7t
@@ -125,6 +133,12 @@ if wait_for_line "$LISTEN_OUT"; then
     if [ "$(json_field "$WORK/dial2.out" ok)" = "True" ]; then
       ok "go -> aether: ping RTTs (ms) $(json_field "$WORK/dial2.out" rtts_ms)"
       OUR_BARE=${ADDR%/p2p/*}
+      if timeout 120 "$GOPEER" perf "$ADDR" $((16 << 20)) $((16 << 20)) > "$WORK/perf2.out" 2> "$WORK/perf2.err"; then
+        check_json "go perf client -> aether perf server: 16 MiB up, 16 MiB down" \
+          "d['ok'] and d['upload_bytes'] == 16777216 and d['download_bytes'] == 16777216" "$WORK/perf2.out"
+      else
+        cat "$WORK/perf2.out" "$WORK/perf2.err"; bad "go perf -> aether"
+      fi
       check_json "go identified aether (we listen): agent, protocols, listen address $OUR_BARE, observed address" \
         "d['identify']['agent'] == 'aether/interop' and {'/ipfs/id/1.0.0', '/ipfs/ping/1.0.0'} <= set(d['identify']['protocols']) and '$OUR_BARE' in d['identify']['listen_addrs'] and d['identify']['observed'].startswith('/ip4/127.0.0.1/tcp/')" \
         "$WORK/dial2.out"

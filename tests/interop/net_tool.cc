@@ -3,6 +3,8 @@
 //                                     stdin closes or the time is up
 //   dial <multiaddr>                  dial, ping 5 times, print {"ok":true,"rtts_ms":[...]}
 //   dial-expect <multiaddr> <peer>    dial expecting <peer> (the address's /p2p/ is dropped)
+//   perf <multiaddr> <up> <down> [runs]  /perf/1.0.0 client; prints {"upload_s":[..],...}
+// The listener serves ping, identify and perf.
 // Failures print {"ok":false,"error":"..."} and exit 1.
 #include <utility>
 
@@ -56,6 +58,7 @@ int listenMode(int seconds) {
   if (!host) return failJson(host.error().toString());
   host->enablePing();
   host->enableIdentify({.protocol_version = "ipfs/0.1.0", .agent_version = "aether/interop"});
+  host->enablePerf();
   host->setConnectionObserver([](net::Connection c) {
     std::fprintf(stderr, "aether_net_tool: inbound connection from %s\n", c.remotePeer().toString().c_str());
   });
@@ -165,12 +168,63 @@ int dialMode(const std::string& addr_text, const std::string* expected_text) {
   return rc;
 }
 
+int perfMode(const std::string& addr_text, std::uint64_t up, std::uint64_t down, int runs) {
+  asio::io_context io;
+  crypto::SystemRng rng;
+  auto identity = crypto::Ed25519KeyPair::generate(rng);
+  if (!identity) return failJson(identity.error().toString());
+  auto host = net::Host::create(io, *identity, rng);
+  if (!host) return failJson(host.error().toString());
+  auto addr = codec::Multiaddr::parse(addr_text);
+  if (!addr) return failJson("bad multiaddr: " + addr.error().toString());
+  int rc = 1;
+  asio::co_spawn(
+      io,
+      [&]() -> net::Task<void> {
+        auto start = std::chrono::steady_clock::now();
+        auto conn = co_await host->dial(*addr);
+        if (!conn) {
+          rc = failJson(conn.error().toString());
+          host->close();
+          co_return;
+        }
+        double connect_ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        std::string ups, downs;
+        for (int i = 0; i < runs; ++i) {
+          auto r = co_await net::perf(*conn, up, down);
+          if (!r) {
+            rc = failJson(r.error().toString());
+            host->close();
+            co_return;
+          }
+          if (!ups.empty()) ups += ",", downs += ",";
+          ups += std::to_string(std::chrono::duration<double>(r->upload_time).count());
+          downs += std::to_string(std::chrono::duration<double>(r->download_time).count());
+        }
+        std::printf("{\"ok\":true,\"upload_bytes\":%llu,\"download_bytes\":%llu,\"upload_s\":[%s],"
+                    "\"download_s\":[%s],\"connect_ms\":%f}\n",
+                    static_cast<unsigned long long>(up), static_cast<unsigned long long>(down), ups.c_str(),
+                    downs.c_str(), connect_ms);
+        std::fflush(stdout);
+        rc = 0;
+        conn->close();
+        host->close();
+      },
+      asio::detached);
+  io.run_for(std::chrono::seconds(300));
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "listen") return listenMode(argc > 2 ? std::stoi(argv[2]) : 60);
   if (mode == "dial" && argc == 3) return dialMode(argv[2], nullptr);
+  if (mode == "perf" && (argc == 5 || argc == 6)) {
+    return perfMode(argv[2], std::stoull(argv[3]), std::stoull(argv[4]), argc == 6 ? std::stoi(argv[5]) : 1);
+  }
   if (mode == "dial-expect" && argc == 4) {
     std::string expected = argv[3];
     return dialMode(argv[2], &expected);

@@ -4,10 +4,16 @@
 //	aether-libp2p-peer listen [seconds]   prints {"multiaddr":...,"peer_id":...} and serves ping
 //	                                      until stdin closes or the time is up.
 //	aether-libp2p-peer dial <multiaddr>   connects, pings 5 times, prints {"rtts_ms":[...]}.
+//	aether-libp2p-peer perf <multiaddr> <upload bytes> <download bytes> [runs]
+//	                                      /perf/1.0.0 client (libp2p/specs perf/perf.md), prints
+//	                                      {"upload_s":[..],"download_s":[..],"connect_ms":..}.
+//	The listener also serves /perf/1.0.0 (go-libp2p v0.48 ships no perf service; this harness
+//	implements the spec's few lines on go-libp2p streams).
 package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +24,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
@@ -57,6 +64,7 @@ func listen(seconds int) {
 	if len(addrs) == 0 {
 		die("no listen address")
 	}
+	h.SetStreamHandler(perfID, servePerf)
 	// Report every peer identify completes with (what go-libp2p learned about the dialer).
 	sub, err := h.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
 	if err != nil {
@@ -80,6 +88,100 @@ func listen(seconds int) {
 	case <-done:
 	case <-time.After(time.Duration(seconds) * time.Second):
 	}
+}
+
+const perfID = "/perf/1.0.0"
+
+func servePerf(s network.Stream) {
+	defer s.Close()
+	var hdr [8]byte
+	if _, err := io.ReadFull(s, hdr[:]); err != nil {
+		s.Reset()
+		return
+	}
+	want := binary.BigEndian.Uint64(hdr[:])
+	if _, err := io.Copy(io.Discard, s); err != nil {
+		s.Reset()
+		return
+	}
+	buf := make([]byte, 64*1024)
+	for want > 0 {
+		n := uint64(len(buf))
+		if want < n {
+			n = want
+		}
+		if _, err := s.Write(buf[:n]); err != nil {
+			s.Reset()
+			return
+		}
+		want -= n
+	}
+}
+
+func perfClient(addr string, upload, download uint64, runs int) {
+	maddr, err := ma.NewMultiaddr(addr)
+	if err != nil {
+		die("bad multiaddr %q: %v", addr, err)
+	}
+	info, err := peer.AddrInfoFromP2pAddr(maddr)
+	if err != nil {
+		die("multiaddr needs /p2p/: %v", err)
+	}
+	h, err := newHost(false)
+	if err != nil {
+		die("new host: %v", err)
+	}
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := h.Connect(ctx, *info); err != nil {
+		die("connect: %v", err)
+	}
+	connect := time.Since(start)
+	var ups, downs []float64
+	buf := make([]byte, 64*1024)
+	for i := 0; i < runs; i++ {
+		t0 := time.Now()
+		s, err := h.NewStream(ctx, info.ID, perfID)
+		if err != nil {
+			die("new stream: %v", err)
+		}
+		var hdr [8]byte
+		binary.BigEndian.PutUint64(hdr[:], download)
+		if _, err := s.Write(hdr[:]); err != nil {
+			die("write header: %v", err)
+		}
+		left := upload
+		for left > 0 {
+			n := uint64(len(buf))
+			if left < n {
+				n = left
+			}
+			if _, err := s.Write(buf[:n]); err != nil {
+				die("upload: %v", err)
+			}
+			left -= n
+		}
+		if err := s.CloseWrite(); err != nil {
+			die("close write: %v", err)
+		}
+		t1 := time.Now()
+		got, err := io.Copy(io.Discard, s)
+		if err != nil {
+			die("download: %v", err)
+		}
+		if uint64(got) != download {
+			die("download: got %d of %d bytes", got, download)
+		}
+		t2 := time.Now()
+		s.Close()
+		ups = append(ups, t1.Sub(t0).Seconds())
+		downs = append(downs, t2.Sub(t1).Seconds())
+	}
+	out, _ := json.Marshal(map[string]any{"ok": true, "upload_bytes": upload, "download_bytes": download,
+		"upload_s": ups, "download_s": downs, "connect_ms": float64(connect.Microseconds()) / 1000.0})
+	fmt.Println(string(out))
 }
 
 func identifiedJSON(h host.Host, ev event.EvtPeerIdentificationCompleted) []byte {
@@ -184,6 +286,20 @@ func main() {
 			die("usage: dial <multiaddr>")
 		}
 		dial(os.Args[2])
+	case "perf":
+		if len(os.Args) < 5 {
+			die("usage: perf <multiaddr> <upload bytes> <download bytes> [runs]")
+		}
+		up, err1 := strconv.ParseUint(os.Args[3], 10, 64)
+		down, err2 := strconv.ParseUint(os.Args[4], 10, 64)
+		runs := 1
+		if len(os.Args) > 5 {
+			runs, _ = strconv.Atoi(os.Args[5])
+		}
+		if err1 != nil || err2 != nil || runs < 1 {
+			die("bad perf sizes")
+		}
+		perfClient(os.Args[2], up, down, runs)
 	default:
 		die("unknown mode %q", os.Args[1])
 	}
