@@ -180,6 +180,10 @@ inline constexpr std::size_t kYamuxHeaderSize = 12;
 inline constexpr std::uint32_t kYamuxInitialWindow = 262144;
 // Largest Data frame we send (the receiver's window is what bounds what we accept).
 inline constexpr std::uint32_t kYamuxMaxDataFrame = 16384;
+// Streams the remote may have open on one session (accepted or not yet). A SYN beyond it is
+// answered with RST and counted (refusedStreams()). With the 256 KiB receive window this bounds
+// what one connection can make us buffer to 128 x 256 KiB = 32 MiB.
+inline constexpr std::size_t kYamuxMaxInboundStreams = 128;
 
 enum class YamuxType : std::uint8_t { kData = 0, kWindowUpdate = 1, kPing = 2, kGoAway = 3 };
 namespace yamux_flags {
@@ -249,6 +253,8 @@ class YamuxSession {
   std::uint32_t sendWindow(std::uint32_t id) const;
   std::uint32_t recvWindow(std::uint32_t id) const;
   std::size_t streamCount() const { return streams_.size(); }
+  std::size_t inboundStreamCount() const;
+  std::uint64_t refusedStreams() const { return refused_streams_; }
 
  private:
   struct StreamState {
@@ -270,6 +276,7 @@ class YamuxSession {
   std::uint32_t next_id_;
   std::map<std::uint32_t, StreamState> streams_;
   std::deque<std::uint32_t> accept_queue_;
+  std::uint64_t refused_streams_ = 0;
   std::vector<std::uint32_t> pongs_;
   Bytes in_;
   Bytes out_;

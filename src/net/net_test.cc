@@ -426,6 +426,29 @@ TEST(Yamux, OpenAcceptDataFin) {
   EXPECT_EQ(d.readable(1), 40000u);
 }
 
+TEST(Yamux, StreamFloodIsCappedWithResets) {
+  YamuxSession d(YamuxSession::Role::kDialer), l(YamuxSession::Role::kListener);
+  const std::size_t extra = 10;
+  for (std::size_t i = 0; i < kYamuxMaxInboundStreams + extra; ++i) ASSERT_TRUE(d.openStream());
+  pump(d, l);
+  EXPECT_EQ(l.inboundStreamCount(), kYamuxMaxInboundStreams);
+  EXPECT_EQ(l.refusedStreams(), extra);
+  EXPECT_FALSE(l.failed());  // a flood is refused stream by stream, not a protocol error
+  // The dialer sees the refused ones reset: the last ids it opened.
+  const std::uint32_t last = static_cast<std::uint32_t>(2 * (kYamuxMaxInboundStreams + extra) - 1);
+  EXPECT_TRUE(d.isReset(last));
+  EXPECT_FALSE(d.isReset(1));
+  // Releasing one makes room for one more.
+  std::uint32_t first = *l.acceptStream();
+  l.release(first);
+  pump(d, l);
+  auto again = d.openStream();
+  ASSERT_TRUE(again);
+  pump(d, l);
+  EXPECT_FALSE(d.isReset(*again));
+  EXPECT_EQ(l.refusedStreams(), extra);
+}
+
 TEST(Yamux, WindowAccounting) {
   YamuxSession d(YamuxSession::Role::kDialer), l(YamuxSession::Role::kListener);
   std::uint32_t id = *d.openStream();

@@ -134,7 +134,8 @@ Status YamuxSession::handleStreamFlags(const YamuxHeader& h, StreamState** state
     if ((h.stream_id % 2 == 1) != remote_parity_odd) {
       return protocolError("remote opened stream " + std::to_string(h.stream_id) + " with our parity");
     }
-    if (local_go_away_) {
+    if (local_go_away_ || inboundStreamCount() >= kYamuxMaxInboundStreams) {
+      if (!local_go_away_) ++refused_streams_;
       sendFrame(YamuxType::kWindowUpdate, kRst, h.stream_id, 0);
       *state = nullptr;
       return {};
@@ -266,6 +267,15 @@ void YamuxSession::reset(std::uint32_t id) {
   it->second.reset = true;
   it->second.buffer.clear();
   if (!failed_) sendFrame(YamuxType::kWindowUpdate, kRst, id, 0);
+}
+
+std::size_t YamuxSession::inboundStreamCount() const {
+  const bool remote_odd = role_ == Role::kListener;
+  std::size_t n = 0;
+  for (const auto& [id, st] : streams_) {
+    if ((id % 2 == 1) == remote_odd) ++n;
+  }
+  return n;
 }
 
 void YamuxSession::release(std::uint32_t id) {
