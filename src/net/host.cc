@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <map>
 
+#include "net/asio_util.h"
 #include "net/internal.h"
 #include "net/net.h"
 
@@ -25,30 +26,6 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
-
-auto awaitableWith(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
-// Spawns a coroutine whose exceptions (only bad_alloc can escape: Asio errors are redirected)
-// are dropped with the coroutine.
-template <class Awaitable>
-void spawn(const asio::any_io_executor& ex, Awaitable&& task) {
-  asio::co_spawn(ex, std::forward<Awaitable>(task), asio::detached);
-}
-
-class Signal {
- public:
-  explicit Signal(const asio::any_io_executor& ex) : timer_(ex) {
-    timer_.expires_at(asio::steady_timer::time_point::max());
-  }
-  Task<void> wait() {
-    error_code ec;
-    co_await timer_.async_wait(awaitableWith(ec));
-  }
-  void notify() { timer_.cancel(); }
-
- private:
-  asio::steady_timer timer_;
-};
 
 // A TCP socket with a read buffer, so reads may over-read and the next layer gets the rest.
 class SocketIo {
@@ -755,6 +732,26 @@ Task<Result<Connection>> Host::dial(const codec::Multiaddr& addr, const PeerId& 
   auto st = co_await upgradeWithDeadline(host, conn, expected);
   if (!st) co_return withContext(st.error(), "dial " + addr.toString());
   co_return Connection(conn);
+}
+
+std::optional<Connection> Host::existingConnection(const PeerId& peer) const {
+  for (const auto& w : impl_->connections_) {
+    auto c = w.lock();
+    if (c && !c->closed_ && !c->closing_ && c->remote_ && *c->remote_ == peer) return Connection(c);
+  }
+  return std::nullopt;
+}
+
+Task<Result<Connection>> Host::connect(const PeerId& peer, std::vector<codec::Multiaddr> addrs) {
+  if (auto c = existingConnection(peer)) co_return *c;
+  if (addrs.empty()) co_return fail(Errc::kNotFound, "connect: no address known for " + peer.toString());
+  Error last{Errc::kIo, "connect: no address worked"};
+  for (const auto& a : addrs) {
+    auto conn = co_await dial(a, peer);
+    if (conn) co_return *conn;
+    last = conn.error();
+  }
+  co_return std::unexpected(last);
 }
 
 void Host::setStreamHandler(std::string protocol, StreamHandler handler) {

@@ -317,4 +317,79 @@ Bytes encodeIdentify(const IdentifyMessage& message);
 // kTruncated when it ends inside a message; kLimitExceeded past the limits above.
 [[nodiscard]] Result<IdentifyMessage> decodeIdentifyStream(ByteView stream);
 
+// ---- Kademlia (/ipfs/kad/1.0.0) -------------------------------------------------------------------
+//
+// libp2p/specs kad-dht: uvarint-delimited protobuf `Message`s; distance = XOR of SHA-256 of the
+// keys (peer ids as their multihash bytes, records and provider keys as given).
+
+inline constexpr std::size_t kKadMaxMessage = 64 * 1024;   // go-libp2p-kad-dht allows 4 MiB; we
+                                                           // need no more than a record + 2 x k peers
+inline constexpr std::size_t kKadMaxPeersPerMessage = 64;
+inline constexpr std::size_t kKadMaxAddrsPerPeer = 16;
+inline constexpr std::size_t kKadMaxKey = 1024;
+inline constexpr std::size_t kKadMaxValue = 16 * 1024;
+
+enum class KadType : std::uint8_t {
+  kPutValue = 0, kGetValue = 1, kAddProvider = 2, kGetProviders = 3, kFindNode = 4, kPing = 5,
+};
+
+struct KadWirePeer {
+  Bytes id;                  // peer id multihash bytes
+  std::vector<Bytes> addrs;  // binary multiaddrs
+  std::uint64_t connection = 0;
+};
+
+struct KadRecord {
+  Bytes key;
+  Bytes value;
+  std::string time_received;
+};
+
+struct KadMessage {
+  KadType type = KadType::kPutValue;  // proto3 default: a PUT_VALUE carries no type field at all
+  Bytes key;
+  std::optional<KadRecord> record;
+  std::vector<KadWirePeer> closer;
+  std::vector<KadWirePeer> providers;
+};
+
+Bytes encodeKadMessage(const KadMessage& m);
+// Errors: readField's; kMalformed (wrong wire types, unknown message type, nested errors);
+// kLimitExceeded (above the limits above).
+[[nodiscard]] Result<KadMessage> decodeKadMessage(ByteView body);
+
+using KadKey = crypto::Sha256Digest;  // sha256(key)
+KadKey kadKey(ByteView key);
+// Number of leading bits a and b share (256 when equal).
+std::size_t kadCommonPrefix(const KadKey& a, const KadKey& b);
+// true when a is strictly closer to target than b.
+bool kadCloser(const KadKey& target, const KadKey& a, const KadKey& b);
+
+// The k-bucket routing table (k entries per bucket, bucket i = peers sharing i leading bits with
+// us; the last bucket holds everything closer). A full bucket keeps its entries (long-lived
+// peers are the reliable ones, as in the Kademlia paper) and refuses the newcomer.
+class RoutingTable {
+ public:
+  struct Entry {
+    PeerId peer;
+    KadKey key;
+    std::vector<Bytes> addrs;  // binary multiaddrs
+    std::int64_t last_seen = 0;
+  };
+  RoutingTable(const PeerId& self, std::size_t k);
+  // Adds or refreshes; false when the bucket is full (or the peer is us).
+  bool add(const PeerId& peer, std::vector<Bytes> addrs, std::int64_t now);
+  void remove(const PeerId& peer);
+  std::vector<Entry> closest(const KadKey& target, std::size_t count) const;
+  std::optional<Entry> find(const PeerId& peer) const;
+  std::size_t size() const;
+  std::size_t k() const { return k_; }
+
+ private:
+  KadKey self_;
+  PeerId self_id_;
+  std::size_t k_;
+  std::vector<std::vector<Entry>> buckets_;  // 257 (index = common prefix length)
+};
+
 }  // namespace aether::net

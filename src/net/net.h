@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -149,6 +150,10 @@ class Host {
   [[nodiscard]] Task<Result<Connection>> dial(const codec::Multiaddr& addr, const PeerId& expected);
   // The same with the peer id taken from the address's /p2p/ component (required).
   [[nodiscard]] Task<Result<Connection>> dial(const codec::Multiaddr& addr);
+  // A live connection to `peer` if there is one (either direction), else dials `addrs` in order
+  // (transport addresses, without /p2p/) until one works. kNotFound when `addrs` is empty.
+  [[nodiscard]] Task<Result<Connection>> connect(const PeerId& peer, std::vector<codec::Multiaddr> addrs);
+  std::optional<Connection> existingConnection(const PeerId& peer) const;
 
   void setStreamHandler(std::string protocol, StreamHandler handler);
   // Serves /ipfs/ping/1.0.0 (echo 32-byte payloads until EOF).
@@ -209,5 +214,81 @@ inline constexpr std::size_t kPingSize = 32;
 [[nodiscard]] Task<Result<std::vector<std::chrono::nanoseconds>>> ping(Connection& conn,
                                                                        crypto::Rng& rng,
                                                                        int count = 1);
+
+// ---- Kademlia DHT (/ipfs/kad/1.0.0) ------------------------------------------------------------
+
+inline constexpr std::string_view kKadProtocol = "/ipfs/kad/1.0.0";
+
+struct DhtPeer {
+  PeerId peer;
+  std::vector<codec::Multiaddr> addrs;  // transport addresses, without /p2p/
+};
+
+// Record rules for one key namespace: keys are "/<namespace>/<rest>". Records of a namespace
+// without a validator are refused, as go-libp2p-kad-dht does.
+struct RecordValidator {
+  std::function<Status(std::string_view key, ByteView value)> validate;
+  // Index of the best of >= 1 valid values (e.g. the highest sequence number).
+  std::function<std::size_t(std::string_view key, std::span<const Bytes> values)> select;
+};
+
+struct DhtOptions {
+  // The protocol id. go-libp2p-kad-dht refuses validators other than /pk and /ipns on the public
+  // /ipfs/kad/1.0.0 network, so our own namespace lives on a DHT of its own: "/aether/kad/1.0.0".
+  std::string protocol = std::string(kKadProtocol);
+  std::size_t k = 20;      // bucket size and replication
+  std::size_t alpha = 3;   // lookup concurrency
+  std::chrono::milliseconds rpc_timeout{10000};
+  std::chrono::seconds record_ttl{36 * 3600};
+  std::chrono::seconds provider_ttl{24 * 3600};
+  std::map<std::string, RecordValidator, std::less<>> validators;  // by namespace
+  std::size_t max_records = 16384;
+  std::size_t max_provider_keys = 16384;
+  std::size_t max_providers_per_key = 64;
+};
+
+// The "aether" record namespace: key "/aether/<peer id>/<name>", value = u64 BE sequence ||
+// 64-byte Ed25519 signature || payload, signed by the peer id's key over
+// "aether-dht-record:" || key || sequence || payload; the highest sequence wins.
+RecordValidator aetherRecordValidator();
+inline constexpr std::string_view kAetherKadProtocol = "/aether/kad/1.0.0";
+// The libp2p "pk" namespace: key "/pk/" + peer id multihash bytes, value = that peer's PublicKey
+// protobuf (Ed25519 only here); valid when the key hashes to the peer id.
+RecordValidator publicKeyRecordValidator();
+std::string publicKeyRecordKey(const PeerId& peer);
+[[nodiscard]] Result<Bytes> makeAetherRecord(const crypto::Ed25519KeyPair& key, std::string_view name,
+                                             std::uint64_t sequence, ByteView payload, std::string* record_key);
+
+class DhtImpl;
+
+// A Kademlia DHT node in server mode on `host`: serves FIND_NODE, GET/PUT_VALUE and
+// ADD/GET_PROVIDERS, and runs iterative lookups (alpha concurrent RPCs, k closest). `host` must
+// outlive the Dht and run on the same io_context thread.
+class Dht {
+ public:
+  Dht(Host& host, DhtOptions options);
+  ~Dht();
+  Dht(const Dht&) = delete;
+  Dht& operator=(const Dht&) = delete;
+
+  // Adds a known peer (e.g. a bootstrap peer) to the routing table.
+  void addPeer(const DhtPeer& peer);
+  std::size_t routingTableSize() const;
+  // Connects to `seeds` (/ip4/../tcp/../p2p/..), adds those that answer, then looks up our own id.
+  [[nodiscard]] Task<Status> bootstrap(std::vector<codec::Multiaddr> seeds);
+  // The k peers closest to `key` the network knows (iterative FIND_NODE).
+  [[nodiscard]] Task<Result<std::vector<DhtPeer>>> findClosestPeers(ByteView key);
+  // Validates, stores locally and PUTs to the k closest peers; returns how many accepted it.
+  [[nodiscard]] Task<Result<std::size_t>> putValue(std::string_view key, ByteView value);
+  // The best valid value among the local store and the closest peers' answers. kNotFound.
+  [[nodiscard]] Task<Result<Bytes>> getValue(std::string_view key);
+  // Announces us as a provider of `key` (a multihash, as go-libp2p-kad-dht does for CIDs) to
+  // the k closest peers; returns how many were told.
+  [[nodiscard]] Task<Result<std::size_t>> provide(ByteView key);
+  [[nodiscard]] Task<Result<std::vector<DhtPeer>>> findProviders(ByteView key, std::size_t max = 20);
+
+ private:
+  std::shared_ptr<DhtImpl> impl_;
+};
 
 }  // namespace aether::net

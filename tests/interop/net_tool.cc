@@ -4,6 +4,15 @@
 //   dial <multiaddr>                  dial, ping 5 times, print {"ok":true,"rtts_ms":[...]}
 //   dial-expect <multiaddr> <peer>    dial expecting <peer> (the address's /p2p/ is dropped)
 //   perf <multiaddr> <up> <down> [runs]  /perf/1.0.0 client; prints {"upload_s":[..],...}
+//   dht-listen [seconds]              listen + two Kademlia DHT servers: /ipfs/kad/1.0.0 ("pk"
+//                                     records) and /aether/kad/1.0.0 ("aether" records)
+//   (dht-put / dht-get use /aether/kad/1.0.0, the others /ipfs/kad/1.0.0)
+//   dht-put <multiaddr> <name> <payload>   join through <multiaddr>, PUT a signed record
+//   dht-get <multiaddr> <key>              join, GET, print {"payload":...}
+//   dht-put-pk <multiaddr>                 join /ipfs/kad/1.0.0, PUT our /pk/ record
+//   dht-get-pk <multiaddr> <peer id>       GET /pk/<peer>, check it hashes to <peer>
+//   dht-provide <multiaddr> <cid>          join, announce as provider
+//   dht-providers <multiaddr> <cid>        join, print {"providers":[...]}
 // The listener serves ping, identify and perf.
 // Failures print {"ok":false,"error":"..."} and exit 1.
 #include <utility>
@@ -18,6 +27,7 @@
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "net/net.h"
 
@@ -49,7 +59,19 @@ int failJson(const std::string& message) {
   return 1;
 }
 
-int listenMode(int seconds) {
+// The public-style DHT (/ipfs/kad/1.0.0, "pk" records) or our own (/aether/kad/1.0.0).
+net::DhtOptions dhtOptions(bool aether) {
+  net::DhtOptions o;
+  if (aether) {
+    o.protocol = std::string(net::kAetherKadProtocol);
+    o.validators.emplace("aether", net::aetherRecordValidator());
+  } else {
+    o.validators.emplace("pk", net::publicKeyRecordValidator());
+  }
+  return o;
+}
+
+int listenMode(int seconds, bool with_dht = false) {
   asio::io_context io;
   crypto::SystemRng rng;
   auto identity = crypto::Ed25519KeyPair::generate(rng);
@@ -59,6 +81,11 @@ int listenMode(int seconds) {
   host->enablePing();
   host->enableIdentify({.protocol_version = "ipfs/0.1.0", .agent_version = "aether/interop"});
   host->enablePerf();
+  std::unique_ptr<net::Dht> dht, aether_dht;
+  if (with_dht) {
+    dht = std::make_unique<net::Dht>(*host, dhtOptions(false));
+    aether_dht = std::make_unique<net::Dht>(*host, dhtOptions(true));
+  }
   host->setConnectionObserver([](net::Connection c) {
     std::fprintf(stderr, "aether_net_tool: inbound connection from %s\n", c.remotePeer().toString().c_str());
   });
@@ -216,11 +243,112 @@ int perfMode(const std::string& addr_text, std::uint64_t up, std::uint64_t down,
   return rc;
 }
 
+int dhtMode(const std::string& mode, const std::vector<std::string>& args) {
+  asio::io_context io;
+  crypto::SystemRng rng;
+  auto identity = crypto::Ed25519KeyPair::generate(rng);
+  if (!identity) return failJson(identity.error().toString());
+  auto host = net::Host::create(io, *identity, rng);
+  if (!host) return failJson(host.error().toString());
+  host->enableIdentify({.protocol_version = "ipfs/0.1.0", .agent_version = "aether/interop"});
+  if (auto l = host->listen("127.0.0.1", 0); !l) return failJson(l.error().toString());
+  net::Dht dht(*host, dhtOptions(mode == "dht-put" || mode == "dht-get"));
+  auto seed = codec::Multiaddr::parse(args.at(0));
+  if (!seed) return failJson("bad multiaddr: " + seed.error().toString());
+  int rc = 1;
+  asio::co_spawn(
+      io,
+      [&]() -> net::Task<void> {
+        std::vector<codec::Multiaddr> seeds{*seed};
+        auto st = co_await dht.bootstrap(std::move(seeds));
+        if (!st) {
+          rc = failJson("bootstrap: " + st.error().toString());
+        } else if (mode == "dht-put") {
+          std::string key;
+          auto value = net::makeAetherRecord(*identity, args.at(1), 1, asBytes(args.at(2)), &key);
+          auto n = co_await dht.putValue(key, *value);
+          if (!n) {
+            rc = failJson("put: " + n.error().toString());
+          } else {
+            std::printf("{\"ok\":true,\"key\":\"%s\",\"stored_at\":%zu}\n", jsonEscape(key).c_str(), *n);
+            rc = 0;
+          }
+        } else if (mode == "dht-put-pk") {
+          const std::string key = net::publicKeyRecordKey(host->peerId());
+          const Bytes value = net::encodeEd25519PublicKeyProto(identity->publicKey());
+          auto n = co_await dht.putValue(key, value);
+          if (!n) {
+            rc = failJson("put: " + n.error().toString());
+          } else {
+            std::printf("{\"ok\":true,\"peer_id\":\"%s\",\"stored_at\":%zu}\n", host->peerId().toString().c_str(), *n);
+            rc = 0;
+          }
+        } else if (mode == "dht-get-pk") {
+          auto peer = net::PeerId::parse(args.at(1));
+          if (!peer) {
+            rc = failJson("bad peer id");
+          } else {
+            auto v = co_await dht.getValue(net::publicKeyRecordKey(*peer));
+            if (!v) {
+              rc = failJson("get: " + v.error().toString());
+            } else {
+              auto pub = net::decodeEd25519PublicKeyProto(*v);
+              const bool match = pub && net::PeerId::fromEd25519(*pub) == *peer;
+              std::printf("{\"ok\":%s,\"peer_id\":\"%s\"}\n", match ? "true" : "false", peer->toString().c_str());
+              rc = match ? 0 : 1;
+            }
+          }
+        } else if (mode == "dht-get") {
+          auto v = co_await dht.getValue(args.at(1));
+          if (!v) {
+            rc = failJson("get: " + v.error().toString());
+          } else {
+            std::string payload(asChars(ByteView(*v).subspan(72)));
+            std::printf("{\"ok\":true,\"payload\":\"%s\"}\n", jsonEscape(payload).c_str());
+            rc = 0;
+          }
+        } else {
+          auto cid = codec::Cid::parse(args.at(1));
+          if (!cid) {
+            rc = failJson("bad cid: " + cid.error().toString());
+          } else if (mode == "dht-provide") {
+            auto n = co_await dht.provide(cid->hash().encode());
+            if (!n) {
+              rc = failJson("provide: " + n.error().toString());
+            } else {
+              std::printf("{\"ok\":true,\"peer_id\":\"%s\",\"told\":%zu}\n", host->peerId().toString().c_str(), *n);
+              rc = 0;
+            }
+          } else {
+            auto found = co_await dht.findProviders(cid->hash().encode(), 10);
+            if (!found) {
+              rc = failJson("providers: " + found.error().toString());
+            } else {
+              std::string list;
+              for (const auto& p : *found) list += (list.empty() ? "\"" : ",\"") + p.peer.toString() + "\"";
+              std::printf("{\"ok\":true,\"providers\":[%s]}\n", list.c_str());
+              rc = 0;
+            }
+          }
+        }
+        std::fflush(stdout);
+        host->close();
+      },
+      asio::detached);
+  io.run_for(std::chrono::seconds(60));
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "listen") return listenMode(argc > 2 ? std::stoi(argv[2]) : 60);
+  if (mode == "dht-listen") return listenMode(argc > 2 ? std::stoi(argv[2]) : 60, true);
+  if ((mode == "dht-put" && argc == 5) || (mode == "dht-put-pk" && argc == 3) ||
+      ((mode == "dht-get" || mode == "dht-get-pk" || mode == "dht-provide" || mode == "dht-providers") && argc == 4)) {
+    return dhtMode(mode, std::vector<std::string>(argv + 2, argv + argc));
+  }
   if (mode == "dial" && argc == 3) return dialMode(argv[2], nullptr);
   if (mode == "perf" && (argc == 5 || argc == 6)) {
     return perfMode(argv[2], std::stoull(argv[3]), std::stoull(argv[4]), argc == 6 ? std::stoi(argv[5]) : 1);

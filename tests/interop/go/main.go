@@ -7,6 +7,18 @@
 //	aether-libp2p-peer perf <multiaddr> <upload bytes> <download bytes> [runs]
 //	                                      /perf/1.0.0 client (libp2p/specs perf/perf.md), prints
 //	                                      {"upload_s":[..],"download_s":[..],"connect_ms":..}.
+//	aether-libp2p-peer dht-listen [seconds]  like listen, plus two go-libp2p-kad-dht servers:
+//	                                      /ipfs/kad/1.0.0 (default validators) and
+//	                                      /aether/kad/1.0.0 (the "aether" record validator).
+//	dht-put / dht-get use /aether/kad/1.0.0; the others /ipfs/kad/1.0.0.
+//	aether-libp2p-peer dht-put <multiaddr> <name> <payload>   a fresh DHT node joins through
+//	                                      <multiaddr>, PUTs a signed /aether/<its id>/<name> record,
+//	                                      prints {"key":...}.
+//	aether-libp2p-peer dht-get <multiaddr> <key>       prints {"payload":...} of the best record.
+//	aether-libp2p-peer dht-put-pk <multiaddr>          PUTs its /pk/ record on /ipfs/kad/1.0.0.
+//	aether-libp2p-peer dht-get-pk <multiaddr> <peer>   GETs /pk/<peer>, checks it hashes to <peer>.
+//	aether-libp2p-peer dht-provide <multiaddr> <cid>   announces itself as a provider.
+//	aether-libp2p-peer dht-providers <multiaddr> <cid> prints {"providers":[peer ids]}.
 //	The listener also serves /perf/1.0.0 (go-libp2p v0.48 ships no perf service; this harness
 //	implements the spec's few lines on go-libp2p streams).
 package main
@@ -21,7 +33,14 @@ import (
 	"strconv"
 	"time"
 
+	"bytes"
+	"errors"
+	"strings"
+
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	lcrypto "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -54,12 +73,18 @@ func die(format string, args ...any) {
 	os.Exit(1)
 }
 
-func listen(seconds int) {
+func listen(seconds int, withDHT bool) {
 	h, err := newHost(true)
 	if err != nil {
 		die("new host: %v", err)
 	}
 	defer h.Close()
+	if withDHT {
+		d := newDHT(h, false)
+		defer d.Close()
+		a := newDHT(h, true)
+		defer a.Close()
+	}
 	addrs := h.Addrs()
 	if len(addrs) == 0 {
 		die("no listen address")
@@ -87,6 +112,187 @@ func listen(seconds int) {
 	select {
 	case <-done:
 	case <-time.After(time.Duration(seconds) * time.Second):
+	}
+}
+
+// ---- the "aether" DHT record namespace (docs/formats/libp2p.md): value = u64 BE sequence ||
+// 64-byte Ed25519 signature || payload, signed over "aether-dht-record:" || key || seq || payload.
+
+type aetherValidator struct{}
+
+func signingInput(key string, seq uint64, payload []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("aether-dht-record:")
+	b.WriteString(key)
+	var s [8]byte
+	binary.BigEndian.PutUint64(s[:], seq)
+	b.Write(s[:])
+	b.Write(payload)
+	return b.Bytes()
+}
+
+func (aetherValidator) Validate(key string, value []byte) error {
+	parts := strings.SplitN(key, "/", 4)
+	if len(parts) != 4 || parts[0] != "" || parts[1] != "aether" || parts[3] == "" {
+		return errors.New("aether record: key must be /aether/<peer id>/<name>")
+	}
+	pid, err := peer.Decode(parts[2])
+	if err != nil {
+		return err
+	}
+	pub, err := pid.ExtractPublicKey()
+	if err != nil {
+		return err
+	}
+	if len(value) < 72 {
+		return errors.New("aether record: too short")
+	}
+	seq := binary.BigEndian.Uint64(value[:8])
+	ok, err := pub.Verify(signingInput(key, seq, value[72:]), value[8:72])
+	if err != nil || !ok {
+		return errors.New("aether record: bad signature")
+	}
+	return nil
+}
+
+func (aetherValidator) Select(key string, vals [][]byte) (int, error) {
+	best := 0
+	for i, v := range vals {
+		if len(v) >= 8 && len(vals[best]) >= 8 && binary.BigEndian.Uint64(v[:8]) > binary.BigEndian.Uint64(vals[best][:8]) {
+			best = i
+		}
+	}
+	return best, nil
+}
+
+// The public /ipfs/kad/1.0.0 DHT (go-libp2p-kad-dht allows only the /pk and /ipns validators
+// there) or our own /aether/kad/1.0.0 DHT with the "aether" record namespace.
+func newDHT(h host.Host, aether bool) *dht.IpfsDHT {
+	opts := []dht.Option{dht.Mode(dht.ModeServer)}
+	if aether {
+		opts = append(opts, dht.ProtocolPrefix("/aether"), dht.NamespacedValidator("aether", aetherValidator{}))
+	}
+	d, err := dht.New(h, opts...)
+	if err != nil {
+		die("dht: %v", err)
+	}
+	return d
+}
+
+// A DHT node that joins through one peer and waits until that peer is in its routing table.
+func joinDHT(ctx context.Context, addr string, aether bool) (host.Host, *dht.IpfsDHT) {
+	maddr, err := ma.NewMultiaddr(addr)
+	if err != nil {
+		die("bad multiaddr %q: %v", addr, err)
+	}
+	info, err := peer.AddrInfoFromP2pAddr(maddr)
+	if err != nil {
+		die("multiaddr needs /p2p/: %v", err)
+	}
+	h, err := newHost(true)
+	if err != nil {
+		die("new host: %v", err)
+	}
+	d := newDHT(h, aether)
+	if err := h.Connect(ctx, *info); err != nil {
+		die("connect: %v", err)
+	}
+	for d.RoutingTable().Find(info.ID) == "" {
+		select {
+		case <-ctx.Done():
+			die("the peer never entered the routing table (does it serve /ipfs/kad/1.0.0 in identify?)")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return h, d
+}
+
+func printJSON(m map[string]any) {
+	out, _ := json.Marshal(m)
+	fmt.Println(string(out))
+}
+
+func dhtCommand(mode string, args []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h, d := joinDHT(ctx, args[0], mode == "dht-put" || mode == "dht-get")
+	defer h.Close()
+	defer d.Close()
+	switch mode {
+	case "dht-put":
+		if len(args) != 3 {
+			die("usage: dht-put <multiaddr> <name> <payload>")
+		}
+		key := "/aether/" + h.ID().String() + "/" + args[1]
+		payload := []byte(args[2])
+		sig, err := h.Peerstore().PrivKey(h.ID()).Sign(signingInput(key, 1, payload))
+		if err != nil {
+			die("sign: %v", err)
+		}
+		value := make([]byte, 8, 72+len(payload))
+		binary.BigEndian.PutUint64(value, 1)
+		value = append(append(value, sig...), payload...)
+		if err := d.PutValue(ctx, key, value); err != nil {
+			die("put: %v", err)
+		}
+		printJSON(map[string]any{"ok": true, "key": key})
+	case "dht-get":
+		if len(args) != 2 {
+			die("usage: dht-get <multiaddr> <key>")
+		}
+		value, err := d.GetValue(ctx, args[1])
+		if err != nil {
+			die("get: %v", err)
+		}
+		printJSON(map[string]any{"ok": true, "payload": string(value[72:])})
+	case "dht-put-pk":
+		key := "/pk/" + string(h.ID())
+		pub, err := lcrypto.MarshalPublicKey(h.Peerstore().PubKey(h.ID()))
+		if err != nil {
+			die("marshal: %v", err)
+		}
+		if err := d.PutValue(ctx, key, pub); err != nil {
+			die("put: %v", err)
+		}
+		printJSON(map[string]any{"ok": true, "peer_id": h.ID().String()})
+	case "dht-get-pk":
+		if len(args) != 2 {
+			die("usage: dht-get-pk <multiaddr> <peer id>")
+		}
+		pid, err := peer.Decode(args[1])
+		if err != nil {
+			die("bad peer id: %v", err)
+		}
+		value, err := d.GetValue(ctx, "/pk/"+string(pid))
+		if err != nil {
+			die("get: %v", err)
+		}
+		pub, err := lcrypto.UnmarshalPublicKey(value)
+		if err != nil {
+			die("unmarshal: %v", err)
+		}
+		got, _ := peer.IDFromPublicKey(pub)
+		printJSON(map[string]any{"ok": got == pid, "peer_id": got.String()})
+	case "dht-provide", "dht-providers":
+		if len(args) != 2 {
+			die("usage: %s <multiaddr> <cid>", mode)
+		}
+		c, err := cid.Decode(args[1])
+		if err != nil {
+			die("bad cid: %v", err)
+		}
+		if mode == "dht-provide" {
+			if err := d.Provide(ctx, c, true); err != nil {
+				die("provide: %v", err)
+			}
+			printJSON(map[string]any{"ok": true, "peer_id": h.ID().String()})
+			return
+		}
+		var ids []string
+		for p := range d.FindProvidersAsync(ctx, c, 10) {
+			ids = append(ids, p.ID.String())
+		}
+		printJSON(map[string]any{"ok": true, "providers": ids})
 	}
 }
 
@@ -280,12 +486,23 @@ func main() {
 			}
 			seconds = n
 		}
-		listen(seconds)
+		listen(seconds, false)
 	case "dial":
 		if len(os.Args) != 3 {
 			die("usage: dial <multiaddr>")
 		}
 		dial(os.Args[2])
+	case "dht-listen":
+		seconds := 60
+		if len(os.Args) > 2 {
+			seconds, _ = strconv.Atoi(os.Args[2])
+		}
+		listen(seconds, true)
+	case "dht-put", "dht-get", "dht-put-pk", "dht-get-pk", "dht-provide", "dht-providers":
+		if len(os.Args) < 3 {
+			die("usage: %s <multiaddr> ...", os.Args[1])
+		}
+		dhtCommand(os.Args[1], os.Args[2:])
 	case "perf":
 		if len(os.Args) < 5 {
 			die("usage: perf <multiaddr> <upload bytes> <download bytes> [runs]")
