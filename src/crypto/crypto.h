@@ -105,6 +105,9 @@ using Blake2b256Digest = std::array<std::uint8_t, kBlake2b256Size>;
 Sha256Digest sha256(ByteView data);
 Sha512Digest sha512(ByteView data);
 Blake2b256Digest blake2b256(ByteView data);
+// Keyed BLAKE2b-256 (a MAC / PRF; libsodium crypto_generichash with a key of 16..64 bytes, else
+// kInvalidArgument). Used where a hash must not be computable without the key (vault row keys).
+[[nodiscard]] Result<Blake2b256Digest> blake2b256Keyed(ByteView key, ByteView data);
 
 // Incremental SHA-256 over OpenSSL EVP, for streaming files and for hot loops that hash many
 // short messages: reusing one object avoids OpenSSL's per-call algorithm lookup and context

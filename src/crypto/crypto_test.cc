@@ -157,6 +157,19 @@ TEST(Blake2b256, ReferenceVectors) {
             "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
 }
 
+// Expected values from Python's hashlib.blake2b(data, digest_size=32, key=key).
+TEST(Blake2b256, KeyedReferenceVectors) {
+  Bytes key32(32), key16(16);
+  for (std::size_t i = 0; i < 32; ++i) key32[i] = static_cast<std::uint8_t>(i);
+  for (std::size_t i = 0; i < 16; ++i) key16[i] = static_cast<std::uint8_t>(i);
+  EXPECT_EQ(hx(*blake2b256Keyed(key32, asBytes("abc"))),
+            "d63a32d3e44738d7907f964316c241adaba0abfeabc32349677578a15a203f7f");
+  EXPECT_EQ(hx(*blake2b256Keyed(key16, {})),
+            "037c7d740ea795902b5aebe210fafffff1f627f74010f8dc79c0d5b8a9fb5847");
+  EXPECT_EQ(blake2b256Keyed(Bytes(15), asBytes("x")).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(blake2b256Keyed(Bytes(65), asBytes("x")).error().code, Errc::kInvalidArgument);
+}
+
 // ---- HKDF ----
 
 TEST(Hkdf, Rfc5869TestCase1) {

@@ -57,6 +57,16 @@ Blake2b256Digest blake2b256(ByteView data) {
   return out;
 }
 
+Result<Blake2b256Digest> blake2b256Keyed(ByteView key, ByteView data) {
+  if (key.size() < crypto_generichash_KEYBYTES_MIN || key.size() > crypto_generichash_KEYBYTES_MAX) {
+    return fail(Errc::kInvalidArgument, "blake2b256Keyed: key must be 16..64 bytes");
+  }
+  internal::ensureInit();
+  Blake2b256Digest out;
+  crypto_generichash(out.data(), out.size(), data.data(), data.size(), key.data(), key.size());
+  return out;
+}
+
 // ---- Sha256 ----
 
 Sha256::Sha256() {
