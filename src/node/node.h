@@ -13,6 +13,7 @@
 #include "base/base.h"
 #include "identity/identity.h"
 #include "sandbox/sandbox.h"
+#include "store/store.h"
 
 namespace aether::node {
 
@@ -59,6 +60,10 @@ class Node {
   const std::string& did() const;
   const crypto::Ed25519KeyPair& key() const;
   bool insecureDev() const;
+
+  // The node's vault (<home>/vault), keyed by vaultKeyFromSeed(node key seed). kIo when another
+  // process has it open.
+  Result<std::unique_ptr<store::Vault>> openVault(const store::VaultOptions& options = {}) const;
 
   // The node's main job for now: run the bundled hello guest in the sandbox; its output goes
   // to `print`. Returns what the guest's run() returned.

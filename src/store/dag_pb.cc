@@ -246,3 +246,15 @@ Result<UnixfsData> decodeUnixfs(ByteView in) {
 }
 
 }  // namespace aether::store::internal
+
+namespace aether::store {
+
+Result<std::vector<codec::Cid>> dagPbLinks(ByteView block) {
+  AE_ASSIGN_OR_RETURN(internal::PbNode node, internal::decodePbNode(block));
+  std::vector<codec::Cid> out;
+  out.reserve(node.links.size());
+  for (auto& l : node.links) out.push_back(std::move(l.hash));
+  return out;
+}
+
+}  // namespace aether::store

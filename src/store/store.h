@@ -204,6 +204,9 @@ struct DirectoryEntry {
 [[nodiscard]] Result<std::vector<DirectoryEntry>> listDirectory(const codec::Cid& dir,
                                                                 BlockSource& source);
 
+// The link CIDs of a dag-pb block, in order (kMalformed etc. as the dag-pb decoder reports).
+[[nodiscard]] Result<std::vector<codec::Cid>> dagPbLinks(ByteView block);
+
 // ---- CAR v1 -------------------------------------------------------------------------------------
 
 // Writes a CARv1 stream: the header at create(), then one section per put(). put() does not
