@@ -269,8 +269,9 @@ class CarReader {
 // database alone does not say which content it holds. get() decrypts, re-hashes and compares
 // with the CID: tampered bytes are kIntegrity, never wrong data. Meta values are sealed the
 // same way (associated data: namespace + key); meta keys are stored as given.
-// Durability: a Status::ok from commit(batch) with sync (and from flush()) means the data is
-// on disk (WAL fsynced). put() alone is not durable until the next flush()/synced commit.
+// Durability: a Status::ok from commit(batch) with sync, and from flush(), means the data is on
+// disk. put() skips the write-ahead log (block bytes are written once, to blob files) and is
+// durable only after the next flush() or synced commit (which flushes the memtables first).
 // Thread-safety: a Vault is thread-safe (RocksDB is; counters are atomic / mutex-guarded).
 // Full description: docs/storage.md.
 
@@ -353,6 +354,8 @@ class Vault final : public BlockSink, public BlockSource {
   struct Impl;
 
  private:
+  enum class Durability : std::uint8_t { kNoWal, kWal, kSynced };
+  [[nodiscard]] Status commitImpl(const VaultBatch& batch, Durability durability);
   explicit Vault(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -107,11 +107,36 @@ struct Vault::Impl {
     return v;
   }
 
+  // Block puts skip the write-ahead log (the ciphertext would otherwise be written twice: WAL
+  // and blob file); flush() makes them durable with an atomic memtable flush. A WAL'd write
+  // must never depend on unflushed no-WAL writes (the stats row would count blocks a crash
+  // loses), so it flushes them first. REQUIRES: write_mu held for both.
+  bool unflushed_no_wal = false;  // guarded by write_mu
+
+  Status flushMemtables() {
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    auto s = db->Flush(fo, handles);
+    if (!s.ok()) return std::unexpected(rocksError(s, "flush"));
+    unflushed_no_wal = false;
+    return {};
+  }
+
   Status write(rocksdb::WriteBatch& batch, bool sync) {
+    if (unflushed_no_wal) AE_TRY(flushMemtables());
     rocksdb::WriteOptions wo;
     wo.sync = sync;
     auto s = db->Write(wo, &batch);
     if (!s.ok()) return std::unexpected(rocksError(s, "write"));
+    return {};
+  }
+
+  Status writeNoWal(rocksdb::WriteBatch& batch) {
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = true;
+    auto s = db->Write(wo, &batch);
+    if (!s.ok()) return std::unexpected(rocksError(s, "write"));
+    unflushed_no_wal = true;
     return {};
   }
 
@@ -236,13 +261,22 @@ Result<std::unique_ptr<Vault>> Vault::open(const std::filesystem::path& dir, Byt
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = options.create_if_missing;
   db_options.paranoid_checks = true;
+  db_options.atomic_flush = true;  // column families flush together: blocks and the stats row agree
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.compression = rocksdb::kNoCompression;  // ciphertext does not compress
+  rocksdb::ColumnFamilyOptions block_options = cf_options;
+  // Block values (up to a few MiB each) go to blob files: compaction then moves 32-byte keys
+  // and blob references, not the ciphertext (RocksDB's integrated BlobDB).
+  block_options.enable_blob_files = true;
+  block_options.min_blob_size = 4096;
+  block_options.blob_file_size = 256 << 20;
+  block_options.enable_blob_garbage_collection = true;
+  block_options.write_buffer_size = 32 << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},
-      {"blocks", cf_options},
+      {"blocks", block_options},
       {"pins", cf_options},
       {"meta", cf_options},
   };
@@ -285,7 +319,7 @@ Result<std::unique_ptr<Vault>> Vault::open(const std::filesystem::path& dir, Byt
 Status Vault::put(const codec::Cid& cid, ByteView block) {
   VaultBatch batch;
   batch.putBlock(cid, block);
-  return commit(batch, /*sync=*/false);
+  return commitImpl(batch, Durability::kNoWal);
 }
 
 Result<Bytes> Vault::get(const codec::Cid& cid) { return impl_->getBlock(cid); }
@@ -296,12 +330,18 @@ Result<bool> Vault::has(const codec::Cid& cid) {
 }
 
 Status Vault::flush() {
+  std::lock_guard lock(impl_->write_mu);
+  if (impl_->unflushed_no_wal) AE_TRY(impl_->flushMemtables());
   auto s = impl_->db->FlushWAL(/*sync=*/true);
   if (!s.ok()) return std::unexpected(rocksError(s, "sync"));
   return {};
 }
 
 Status Vault::commit(const VaultBatch& batch, bool sync) {
+  return commitImpl(batch, sync ? Durability::kSynced : Durability::kWal);
+}
+
+Status Vault::commitImpl(const VaultBatch& batch, Durability durability) {
   auto& im = *impl_;
   // Check everything before writing anything.
   std::vector<codec::Cid> cids(batch.ops().size(), codec::Cid::v1(codec::mc::kRaw, *codec::Multihash::identity({})));
@@ -358,7 +398,11 @@ Status Vault::commit(const VaultBatch& batch, bool sync) {
     }
   }
   wb.Put(im.cfDefault(), std::string(kStatsRow), slice(im.statsValue(next)));
-  AE_TRY(im.write(wb, sync));
+  if (durability == Durability::kNoWal) {
+    AE_TRY(im.writeNoWal(wb));
+  } else {
+    AE_TRY(im.write(wb, durability == Durability::kSynced));
+  }
   im.stats = next;
   return {};
 }
