@@ -14,6 +14,9 @@ extern const std::size_t hello_size;
 extern const std::uint8_t hello_component_data[];
 extern const std::size_t hello_component_size;
 
+extern const std::uint8_t probe_component_data[];
+extern const std::size_t probe_component_size;
+
 // guests/hello/hello.c: prints a greeting with the node's DID through the host API.
 inline std::span<const std::uint8_t> helloWasm() { return {hello_data, hello_size}; }
 
@@ -21,5 +24,9 @@ inline std::span<const std::uint8_t> helloWasm() { return {hello_data, hello_siz
 // (sdk/wit/host.wit) for sandbox::Engine::runComponent: logs a greeting with the node's DID
 // through aether:host/log, then writes "Goodbye from WASI stdout.\n" to stdout.
 inline std::span<const std::uint8_t> helloComponent() { return {hello_component_data, hello_component_size}; }
+
+// guests/probe-component/probe.c: calls every capability-gated aether:host function once and
+// prints "<function> ok" or "<function> <host-error case> <text>" per call on stdout.
+inline std::span<const std::uint8_t> probeComponent() { return {probe_component_data, probe_component_size}; }
 
 }  // namespace aether::guests

@@ -19,13 +19,21 @@ constexpr std::string_view kFsAbilities[] = {"read", "write", "delete", "list"};
 constexpr std::string_view kHttpAbilities[] = {"get", "head", "post", "put", "patch", "delete"};
 constexpr std::string_view kNetAbilities[] = {"dial", "listen"};
 constexpr std::string_view kPubsubAbilities[] = {"publish", "subscribe"};
+constexpr std::string_view kIdentityAbilities[] = {"sign"};
+constexpr std::string_view kBlocksAbilities[] = {"put", "get"};
+constexpr std::string_view kStreamsAbilities[] = {"append", "read"};
+constexpr std::string_view kEventsAbilities[] = {"emit"};
 
-constexpr std::array<RightNamespace, 5> kNamespaces = {{
+constexpr std::array<RightNamespace, 9> kNamespaces = {{
     {"kv", ResourceKind::kKey, kKvAbilities},
     {"fs", ResourceKind::kPath, kFsAbilities},
     {"http", ResourceKind::kUrl, kHttpAbilities},
     {"net", ResourceKind::kProtocol, kNetAbilities},
     {"pubsub", ResourceKind::kTopic, kPubsubAbilities},
+    {"identity", ResourceKind::kKey, kIdentityAbilities},  // resource: "*" (the app's own key)
+    {"blocks", ResourceKind::kKey, kBlocksAbilities},      // resource: "*" (content-addressed)
+    {"streams", ResourceKind::kKey, kStreamsAbilities},    // resource: a stream name
+    {"events", ResourceKind::kKey, kEventsAbilities},      // resource: an event name
 }};
 
 bool isLowerAlpha(char c) { return c >= 'a' && c <= 'z'; }

@@ -68,6 +68,18 @@ std::string_view verbFor(const Capability& c) {
     if (a == "subscribe") return "receive messages from";
     return "publish and receive messages on";
   }
+  if (ns == "identity") return "sign data with its own app key, for";
+  if (ns == "blocks") {
+    if (a == "put") return "store content-addressed blocks in your vault, for";
+    if (a == "get") return "read content-addressed blocks from your vault, for";
+    return "store and read content-addressed blocks in your vault, for";
+  }
+  if (ns == "streams") {
+    if (a == "append") return "append signed entries to";
+    if (a == "read") return "read signed entries of";
+    return "append to and read";
+  }
+  if (ns == "events") return "record audit events named";
   return "use";
 }
 

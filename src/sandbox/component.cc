@@ -24,6 +24,16 @@ using internal::errorMessage;
 // WIT names the host implements. Keep in sync with sdk/wit/host.wit.
 constexpr std::string_view kIdentity = "aether:host/identity@0.1.0";
 constexpr std::string_view kLog = "aether:host/log@0.1.0";
+constexpr std::string_view kKv = "aether:host/kv@0.1.0";
+constexpr std::string_view kBlocks = "aether:host/blocks@0.1.0";
+constexpr std::string_view kStreams = "aether:host/streams@0.1.0";
+constexpr std::string_view kHttp = "aether:host/http@0.1.0";
+constexpr std::string_view kEvents = "aether:host/events@0.1.0";
+// Bytes crossing the host API as list<u8> (each element is a value struct in the C API, so
+// keep these modest).
+constexpr std::size_t kMaxBytesArg = 256 << 10;
+constexpr std::size_t kMaxSignMessage = 64 << 10;
+constexpr std::size_t kMaxKeyBytes = 256;
 constexpr std::string_view kRunExport = "run";
 // The WASI clocks interface as Wasmtime 48 defines it (wasmtime-wasi's wit/deps/clocks.wit);
 // imports of any 0.2.x resolve to it. ComponentTest.SleepingIsDenied pins the version.
@@ -232,6 +242,496 @@ wasmtime_error_t* hostLogWrite(void* data, wasmtime_context_t*, const wasmtime_c
   return nullptr;
 }
 
+// ---- gated host functions --------------------------------------------------------------------
+
+std::optional<Bytes> bytesOf(const wasmtime_component_val_t& v) {
+  if (v.kind != WASMTIME_COMPONENT_LIST) return std::nullopt;
+  Bytes out;
+  out.reserve(v.of.list.size);
+  for (std::size_t i = 0; i < v.of.list.size; ++i) {
+    const auto& e = v.of.list.data[i];
+    if (e.kind != WASMTIME_COMPONENT_U8) return std::nullopt;
+    out.push_back(e.of.u8);
+  }
+  return out;
+}
+
+std::optional<std::string_view> stringOf(const wasmtime_component_val_t& v) {
+  if (v.kind != WASMTIME_COMPONENT_STRING) return std::nullopt;
+  return std::string_view(v.of.string.data, v.of.string.size);
+}
+
+void setBytes(wasmtime_component_val_t* out, ByteView b) {
+  out->kind = WASMTIME_COMPONENT_LIST;
+  wasmtime_component_vallist_new_uninit(&out->of.list, b.size());
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    out->of.list.data[i].kind = WASMTIME_COMPONENT_U8;
+    out->of.list.data[i].of.u8 = b[i];
+  }
+}
+
+void setOkWith(wasmtime_component_val_t* out, wasmtime_component_val_t payload) {
+  out->kind = WASMTIME_COMPONENT_RESULT;
+  out->of.result.is_ok = true;
+  out->of.result.val = wasmtime_component_val_new(&payload);
+}
+
+// The host-error case for a Services error.
+std::string_view hostErrorCase(Errc code) {
+  switch (code) {
+    case Errc::kNotFound:
+      return "not-found";
+    case Errc::kLimitExceeded:
+      return "limit-exceeded";
+    case Errc::kInvalidArgument:
+    case Errc::kMalformed:
+    case Errc::kNonCanonical:
+    case Errc::kTruncated:
+    case Errc::kWrongLength:
+    case Errc::kUnsupported:
+      return "invalid";
+    case Errc::kPermissionDenied:
+      return "denied";
+    case Errc::kIo:
+      return "unavailable";
+    default:
+      return "internal";
+  }
+}
+
+// Text for the guest: valid UTF-8 only (Wasmtime aborts on anything else).
+std::string safeText(std::string_view s) {
+  if (isValidUtf8(s)) return std::string(s);
+  std::string out;
+  for (char c : s) out.push_back(static_cast<unsigned char>(c) < 0x80 ? c : '?');
+  return out;
+}
+
+void setServiceError(wasmtime_component_val_t* out, const Error& e) {
+  setHostError(out, hostErrorCase(e.code), safeText(e.message));
+}
+
+// The capability check every gated host function makes before anything else. Records the
+// decision in the audit trail; on refusal fills `result` with host-error.denied.
+bool allowed(CallEnv* env, std::string_view function, std::string right, std::string resource,
+             wasmtime_component_val_t* result) {
+  Status st = fail(Errc::kPermissionDenied, "no capability gate for this run");
+  if (env->host->gate != nullptr) st = env->host->gate->check(right, resource);
+  AuditEvent ev{std::string(function), right, resource, static_cast<bool>(st),
+                st ? std::string() : st.error().message};
+  if (env->host->services != nullptr) env->host->services->audit(ev);
+  if (!st) {
+    env->errors.push_back(std::string(function) + ": denied " + right + " " + resource + ": " + st.error().message);
+    setHostError(result, "denied", safeText("needs " + right + " on " + resource + ": " + st.error().message));
+    return false;
+  }
+  return true;
+}
+
+// Services, or host-error.unavailable when the node gave none.
+Services* services(CallEnv* env, wasmtime_component_val_t* result) {
+  if (env->host->services == nullptr) {
+    setHostError(result, "unavailable", "this node offers no services to apps in this run");
+  }
+  return env->host->services;
+}
+
+#define AE_GUEST_SHAPE(cond, what)                                                                 \
+  do {                                                                                             \
+    if (!(cond)) return guestFault(env, std::string(what) + ": imported with a signature other than host.wit's"); \
+  } while (0)
+
+bool validKey(std::string_view key, bool allow_empty_prefix) {
+  if (key.empty()) return allow_empty_prefix;
+  if (key.size() > kMaxKeyBytes) return false;
+  for (char c : key) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '~' || c == '-' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// identity.app-did: func() -> string
+wasmtime_error_t* hostAppDid(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                             wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                             size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {}) && resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_STRING),
+                 "aether:host/identity.app-did");
+  setString(&results[0], safeText(env->host->app_did));
+  return nullptr;
+}
+
+// identity.sign: func(message: list<u8>) -> result<list<u8>, host-error>
+wasmtime_error_t* hostSign(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                           wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                           size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {WASMTIME_COMPONENT_LIST}) && resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
+                 "aether:host/identity.sign");
+  if (!allowed(env, "identity.sign", "identity.sign", "*", &results[0])) return nullptr;
+  auto msg = bytesOf(args[0]);
+  AE_GUEST_SHAPE(msg, "aether:host/identity.sign");
+  if (msg->size() > kMaxSignMessage) {
+    setHostError(&results[0], "invalid", "message longer than 64 KiB");
+    return nullptr;
+  }
+  Services* sv = services(env, &results[0]);
+  if (!sv) return nullptr;
+  auto sig = sv->sign(*msg);
+  if (!sig) {
+    setServiceError(&results[0], sig.error());
+    return nullptr;
+  }
+  wasmtime_component_val_t payload;
+  setBytes(&payload, *sig);
+  setOkWith(&results[0], payload);
+  return nullptr;
+}
+
+// kv.get: func(key: string) -> result<option<list<u8>>, host-error>
+wasmtime_error_t* hostKvGet(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                            wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                            size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {WASMTIME_COMPONENT_STRING}) && resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
+                 "aether:host/kv.get");
+  const std::string key(*stringOf(args[0]));
+  if (!validKey(key, false)) {
+    setHostError(&results[0], "invalid", "a key is 1..256 bytes of [A-Za-z0-9._~-/]");
+    return nullptr;
+  }
+  if (!allowed(env, "kv.get", "kv.read", key, &results[0])) return nullptr;
+  Services* sv = services(env, &results[0]);
+  if (!sv) return nullptr;
+  auto v = sv->kvGet(key);
+  if (!v) {
+    setServiceError(&results[0], v.error());
+    return nullptr;
+  }
+  wasmtime_component_val_t opt;
+  opt.kind = WASMTIME_COMPONENT_OPTION;
+  opt.of.option = nullptr;
+  if (*v) {
+    wasmtime_component_val_t bytes;
+    setBytes(&bytes, **v);
+    opt.of.option = wasmtime_component_val_new(&bytes);
+  }
+  setOkWith(&results[0], opt);
+  return nullptr;
+}
+
+// kv.set: func(key: string, value: list<u8>) -> result<_, host-error>
+wasmtime_error_t* hostKvSet(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                            wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                            size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {WASMTIME_COMPONENT_STRING, WASMTIME_COMPONENT_LIST}) &&
+                     resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
+                 "aether:host/kv.set");
+  const std::string key(*stringOf(args[0]));
+  if (!validKey(key, false)) {
+    setHostError(&results[0], "invalid", "a key is 1..256 bytes of [A-Za-z0-9._~-/]");
+    return nullptr;
+  }
+  if (!allowed(env, "kv.set", "kv.write", key, &results[0])) return nullptr;
+  if (args[1].of.list.size > kMaxBytesArg) {
+    setHostError(&results[0], "limit-exceeded", "values are at most 256 KiB");
+    return nullptr;
+  }
+  auto value = bytesOf(args[1]);
+  AE_GUEST_SHAPE(value, "aether:host/kv.set");
+  Services* sv = services(env, &results[0]);
+  if (!sv) return nullptr;
+  if (auto st = sv->kvSet(key, *value); !st) {
+    setServiceError(&results[0], st.error());
+    return nullptr;
+  }
+  setOk(&results[0]);
+  return nullptr;
+}
+
+// kv.delete: func(key: string) -> result<_, host-error>
+wasmtime_error_t* hostKvDelete(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                               wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                               size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {WASMTIME_COMPONENT_STRING}) && resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
+                 "aether:host/kv.delete");
+  const std::string key(*stringOf(args[0]));
+  if (!validKey(key, false)) {
+    setHostError(&results[0], "invalid", "a key is 1..256 bytes of [A-Za-z0-9._~-/]");
+    return nullptr;
+  }
+  if (!allowed(env, "kv.delete", "kv.delete", key, &results[0])) return nullptr;
+  Services* sv = services(env, &results[0]);
+  if (!sv) return nullptr;
+  if (auto st = sv->kvDelete(key); !st) {
+    setServiceError(&results[0], st.error());
+    return nullptr;
+  }
+  setOk(&results[0]);
+  return nullptr;
+}
+
+// kv.keys: func(prefix: string) -> result<list<string>, host-error>
+wasmtime_error_t* hostKvKeys(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                             wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                             size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {WASMTIME_COMPONENT_STRING}) && resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
+                 "aether:host/kv.keys");
+  const std::string prefix(*stringOf(args[0]));
+  if (!validKey(prefix, true) || (!prefix.empty() && prefix.back() != '/')) {
+    setHostError(&results[0], "invalid", "a prefix is empty or ends with '/'");
+    return nullptr;
+  }
+  if (!allowed(env, "kv.keys", "kv.list", prefix + "*", &results[0])) return nullptr;
+  Services* sv = services(env, &results[0]);
+  if (!sv) return nullptr;
+  auto keys = sv->kvList(prefix);
+  if (!keys) {
+    setServiceError(&results[0], keys.error());
+    return nullptr;
+  }
+  wasmtime_component_val_t list;
+  list.kind = WASMTIME_COMPONENT_LIST;
+  wasmtime_component_vallist_new_uninit(&list.of.list, keys->size());
+  for (std::size_t i = 0; i < keys->size(); ++i) setString(&list.of.list.data[i], safeText((*keys)[i]));
+  setOkWith(&results[0], list);
+  return nullptr;
+}
+
+// blocks.put: func(data: list<u8>) -> result<string, host-error>
+wasmtime_error_t* hostBlockPut(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                               wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                               size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {WASMTIME_COMPONENT_LIST}) && resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
+                 "aether:host/blocks.put");
+  if (!allowed(env, "blocks.put", "blocks.put", "*", &results[0])) return nullptr;
+  if (args[0].of.list.size > kMaxBytesArg) {
+    setHostError(&results[0], "limit-exceeded", "blocks are at most 256 KiB");
+    return nullptr;
+  }
+  auto bytes = bytesOf(args[0]);
+  AE_GUEST_SHAPE(bytes, "aether:host/blocks.put");
+  Services* sv = services(env, &results[0]);
+  if (!sv) return nullptr;
+  auto cid = sv->blockPut(*bytes);
+  if (!cid) {
+    setServiceError(&results[0], cid.error());
+    return nullptr;
+  }
+  wasmtime_component_val_t text;
+  setString(&text, safeText(*cid));
+  setOkWith(&results[0], text);
+  return nullptr;
+}
+
+// blocks.get: func(cid: string) -> result<list<u8>, host-error>
+wasmtime_error_t* hostBlockGet(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                               wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                               size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {WASMTIME_COMPONENT_STRING}) && resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
+                 "aether:host/blocks.get");
+  if (!allowed(env, "blocks.get", "blocks.get", "*", &results[0])) return nullptr;
+  const std::string cid(*stringOf(args[0]));
+  if (cid.size() > 512) {
+    setHostError(&results[0], "invalid", "not a CID");
+    return nullptr;
+  }
+  Services* sv = services(env, &results[0]);
+  if (!sv) return nullptr;
+  auto bytes = sv->blockGet(cid);
+  if (!bytes) {
+    setServiceError(&results[0], bytes.error());
+    return nullptr;
+  }
+  if (bytes->size() > kMaxBytesArg) {
+    setHostError(&results[0], "limit-exceeded", "the block is larger than 256 KiB");
+    return nullptr;
+  }
+  wasmtime_component_val_t payload;
+  setBytes(&payload, *bytes);
+  setOkWith(&results[0], payload);
+  return nullptr;
+}
+
+// streams.append: func(name: string, payload: list<u8>) -> result<u64, host-error>
+wasmtime_error_t* hostStreamAppend(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                                   wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                                   size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {WASMTIME_COMPONENT_STRING, WASMTIME_COMPONENT_LIST}) &&
+                     resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
+                 "aether:host/streams.append");
+  const std::string name(*stringOf(args[0]));
+  if (!validKey(name, false)) {
+    setHostError(&results[0], "invalid", "a stream name is 1..256 bytes of [A-Za-z0-9._~-/]");
+    return nullptr;
+  }
+  if (!allowed(env, "streams.append", "streams.append", name, &results[0])) return nullptr;
+  if (args[1].of.list.size > kMaxBytesArg) {
+    setHostError(&results[0], "limit-exceeded", "payloads are at most 256 KiB");
+    return nullptr;
+  }
+  auto payload = bytesOf(args[1]);
+  AE_GUEST_SHAPE(payload, "aether:host/streams.append");
+  Services* sv = services(env, &results[0]);
+  if (!sv) return nullptr;
+  auto seq = sv->logAppend(name, *payload);
+  if (!seq) {
+    setServiceError(&results[0], seq.error());
+    return nullptr;
+  }
+  wasmtime_component_val_t v;
+  v.kind = WASMTIME_COMPONENT_U64;
+  v.of.u64 = *seq;
+  setOkWith(&results[0], v);
+  return nullptr;
+}
+
+// streams.read: func(author: string, name: string, seq: u64) -> result<list<u8>, host-error>
+wasmtime_error_t* hostStreamRead(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                                 wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                                 size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {WASMTIME_COMPONENT_STRING, WASMTIME_COMPONENT_STRING, WASMTIME_COMPONENT_U64}) &&
+                     resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
+                 "aether:host/streams.read");
+  const std::string author(*stringOf(args[0]));
+  const std::string name(*stringOf(args[1]));
+  if (!validKey(name, false) || author.size() > 512) {
+    setHostError(&results[0], "invalid", "bad author or stream name");
+    return nullptr;
+  }
+  if (!allowed(env, "streams.read", "streams.read", name, &results[0])) return nullptr;
+  Services* sv = services(env, &results[0]);
+  if (!sv) return nullptr;
+  auto payload = sv->logRead(author, name, args[2].of.u64);
+  if (!payload) {
+    setServiceError(&results[0], payload.error());
+    return nullptr;
+  }
+  wasmtime_component_val_t v;
+  setBytes(&v, ByteView(*payload).first(std::min(payload->size(), kMaxBytesArg)));
+  setOkWith(&results[0], v);
+  return nullptr;
+}
+
+const wasmtime_component_val_t* recordField(const wasmtime_component_val_t& rec, std::string_view name) {
+  if (rec.kind != WASMTIME_COMPONENT_RECORD) return nullptr;
+  for (std::size_t i = 0; i < rec.of.record.size; ++i) {
+    const auto& e = rec.of.record.data[i];
+    if (std::string_view(e.name.data, e.name.size) == name) return &e.val;
+  }
+  return nullptr;
+}
+
+void setHeaders(wasmtime_component_val_t* out, const std::vector<std::pair<std::string, std::string>>& headers) {
+  out->kind = WASMTIME_COMPONENT_LIST;
+  wasmtime_component_vallist_new_uninit(&out->of.list, headers.size());
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    auto& rec = out->of.list.data[i];
+    rec.kind = WASMTIME_COMPONENT_RECORD;
+    wasmtime_component_valrecord_new_uninit(&rec.of.record, 2);
+    wasm_name_new_from_string(&rec.of.record.data[0].name, "name");
+    setString(&rec.of.record.data[0].val, safeText(headers[i].first));
+    wasm_name_new_from_string(&rec.of.record.data[1].name, "value");
+    setString(&rec.of.record.data[1].val, safeText(headers[i].second));
+  }
+}
+
+// http.fetch: func(request: request) -> result<response, host-error>
+wasmtime_error_t* hostHttpFetch(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                                wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                                size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {WASMTIME_COMPONENT_RECORD}) && resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
+                 "aether:host/http.fetch");
+  const auto* method = recordField(args[0], "method");
+  const auto* url = recordField(args[0], "url");
+  const auto* headers = recordField(args[0], "headers");
+  const auto* body = recordField(args[0], "body");
+  AE_GUEST_SHAPE(method && url && headers && body && stringOf(*method) && stringOf(*url) &&
+                     headers->kind == WASMTIME_COMPONENT_LIST && body->kind == WASMTIME_COMPONENT_LIST,
+                 "aether:host/http.fetch");
+  std::string m(*stringOf(*method));
+  for (char& c : m) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  static constexpr std::string_view kMethods[] = {"get", "head", "post", "put", "patch", "delete"};
+  if (std::find(std::begin(kMethods), std::end(kMethods), m) == std::end(kMethods)) {
+    setHostError(&results[0], "invalid", "method must be GET, HEAD, POST, PUT, PATCH or DELETE");
+    return nullptr;
+  }
+  const std::string u(*stringOf(*url));
+  if (u.size() > 2048) {
+    setHostError(&results[0], "invalid", "URL longer than 2048 bytes");
+    return nullptr;
+  }
+  if (!allowed(env, "http.fetch", "http." + m, u, &results[0])) return nullptr;
+  HttpRequest req;
+  for (char& c : m) c = static_cast<char>(c - 'a' + 'A');
+  req.method = m;
+  req.url = u;
+  for (std::size_t i = 0; i < headers->of.list.size; ++i) {
+    const auto* n = recordField(headers->of.list.data[i], "name");
+    const auto* v = recordField(headers->of.list.data[i], "value");
+    AE_GUEST_SHAPE(n && v && stringOf(*n) && stringOf(*v), "aether:host/http.fetch");
+    req.headers.emplace_back(std::string(*stringOf(*n)), std::string(*stringOf(*v)));
+  }
+  if (body->of.list.size > kMaxBytesArg) {
+    setHostError(&results[0], "limit-exceeded", "request bodies are at most 256 KiB");
+    return nullptr;
+  }
+  auto b = bytesOf(*body);
+  AE_GUEST_SHAPE(b, "aether:host/http.fetch");
+  req.body = std::move(*b);
+  Services* sv = services(env, &results[0]);
+  if (!sv) return nullptr;
+  auto resp = sv->httpFetch(req);
+  if (!resp) {
+    setServiceError(&results[0], resp.error());
+    return nullptr;
+  }
+  wasmtime_component_val_t rec;
+  rec.kind = WASMTIME_COMPONENT_RECORD;
+  wasmtime_component_valrecord_new_uninit(&rec.of.record, 3);
+  wasm_name_new_from_string(&rec.of.record.data[0].name, "status");
+  rec.of.record.data[0].val.kind = WASMTIME_COMPONENT_U16;
+  rec.of.record.data[0].val.of.u16 = resp->status;
+  wasm_name_new_from_string(&rec.of.record.data[1].name, "headers");
+  setHeaders(&rec.of.record.data[1].val, resp->headers);
+  wasm_name_new_from_string(&rec.of.record.data[2].name, "body");
+  setBytes(&rec.of.record.data[2].val, ByteView(resp->body).first(std::min(resp->body.size(), kMaxBytesArg)));
+  setOkWith(&results[0], rec);
+  return nullptr;
+}
+
+// events.emit: func(name: string, detail: string) -> result<_, host-error>
+wasmtime_error_t* hostEventEmit(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
+                                wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
+                                size_t nresults) {
+  auto* env = static_cast<CallEnv*>(data);
+  AE_GUEST_SHAPE(argsAre(args, nargs, {WASMTIME_COMPONENT_STRING, WASMTIME_COMPONENT_STRING}) &&
+                     resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
+                 "aether:host/events.emit");
+  const std::string name(*stringOf(args[0]));
+  const std::string_view detail = *stringOf(args[1]);
+  if (!validKey(name, false) || detail.size() > 4096) {
+    setHostError(&results[0], "invalid", "an event name is 1..256 bytes of [A-Za-z0-9._~-/], detail at most 4 KiB");
+    return nullptr;
+  }
+  if (!allowed(env, "events.emit", "events.emit", name, &results[0])) return nullptr;
+  Services* sv = services(env, &results[0]);
+  if (!sv) return nullptr;
+  sv->audit(AuditEvent{"events.emit", "events.emit", name, true, safeText(detail)});
+  setOk(&results[0]);
+  return nullptr;
+}
+
 // wasi:clocks/monotonic-clock#subscribe-{duration,instant}: the only WASI calls through which a
 // guest could block the host thread (a pollable that wasi:io/poll waits on) without burning
 // fuel — no preopens, no network and an empty stdin leave nothing else to wait for. Shadowed by
@@ -255,6 +755,34 @@ bool outOfFuel(const wasmtime_context_t* cx) {
   std::uint64_t remaining = 1;
   ErrorPtr err(wasmtime_context_get_fuel(cx, &remaining));
   return !err && remaining == 0;
+}
+
+struct HostFn {
+  std::string_view instance;
+  std::string_view name;
+  wasmtime_component_func_callback_t cb;
+  std::string_view right;  // empty: needs no capability (no effect, nothing secret)
+};
+
+// Every function of aether:host@0.1.0 this host implements (sdk/wit/host.wit).
+const std::vector<HostFn>& hostFunctions() {
+  static const std::vector<HostFn> fns = {
+      {kIdentity, "did", noexceptHostFn<hostDid>, ""},
+      {kIdentity, "app-did", noexceptHostFn<hostAppDid>, ""},
+      {kIdentity, "sign", noexceptHostFn<hostSign>, "identity.sign"},
+      {kLog, "write", noexceptHostFn<hostLogWrite>, ""},
+      {kKv, "get", noexceptHostFn<hostKvGet>, "kv.read"},
+      {kKv, "set", noexceptHostFn<hostKvSet>, "kv.write"},
+      {kKv, "delete", noexceptHostFn<hostKvDelete>, "kv.delete"},
+      {kKv, "keys", noexceptHostFn<hostKvKeys>, "kv.list"},
+      {kBlocks, "put", noexceptHostFn<hostBlockPut>, "blocks.put"},
+      {kBlocks, "get", noexceptHostFn<hostBlockGet>, "blocks.get"},
+      {kStreams, "append", noexceptHostFn<hostStreamAppend>, "streams.append"},
+      {kStreams, "read", noexceptHostFn<hostStreamRead>, "streams.read"},
+      {kHttp, "fetch", noexceptHostFn<hostHttpFetch>, "http.*"},
+      {kEvents, "emit", noexceptHostFn<hostEventEmit>, "events.emit"},
+  };
+  return fns;
 }
 
 // Builds the linker: WASI Preview 2 plus aether:host@0.1.0. `env` is the host functions' data.
@@ -289,28 +817,34 @@ Result<std::unique_ptr<wasmtime_component_linker_t, ComponentLinkerDeleter>> mak
     root.reset();
     wasmtime_component_linker_allow_shadowing(linker.get(), false);
   }
-  struct HostFn {
-    std::string_view instance;
-    std::string_view name;
-    wasmtime_component_func_callback_t cb;
-  };
   // Only one linker instance may be open at a time (each borrows the linker); the root is
   // released before the next interface is opened.
-  for (const HostFn& fn : {HostFn{kIdentity, "did", noexceptHostFn<hostDid>},
-                           HostFn{kLog, "write", noexceptHostFn<hostLogWrite>}}) {
+  // One linker instance per interface, holding all of its functions.
+  std::vector<std::pair<std::string_view, std::vector<HostFn>>> interfaces;
+  for (const HostFn& fn : hostFunctions()) {
+    auto it = std::find_if(interfaces.begin(), interfaces.end(), [&](const auto& p) { return p.first == fn.instance; });
+    if (it == interfaces.end()) {
+      interfaces.emplace_back(fn.instance, std::vector<HostFn>{});
+      it = std::prev(interfaces.end());
+    }
+    it->second.push_back(fn);
+  }
+  for (const auto& [instance, fns] : interfaces) {
     LinkerInstancePtr root(wasmtime_component_linker_root(linker.get()));
     wasmtime_component_linker_instance_t* raw_iface = nullptr;
-    if (ErrorPtr err(wasmtime_component_linker_instance_add_instance(root.get(), fn.instance.data(),
-                                                                      fn.instance.size(), &raw_iface));
+    if (ErrorPtr err(wasmtime_component_linker_instance_add_instance(root.get(), instance.data(),
+                                                                      instance.size(), &raw_iface));
         err) {
-      return fail(Errc::kInternal, "cannot define " + std::string(fn.instance) + ": " + errorMessage(err.get()));
+      return fail(Errc::kInternal, "cannot define " + std::string(instance) + ": " + errorMessage(err.get()));
     }
     LinkerInstancePtr iface(raw_iface);
-    if (ErrorPtr err(wasmtime_component_linker_instance_add_func(iface.get(), fn.name.data(), fn.name.size(), fn.cb,
-                                                                  env, nullptr));
-        err) {
-      return fail(Errc::kInternal, "cannot define " + std::string(fn.instance) + "#" + std::string(fn.name) + ": " +
-                                       errorMessage(err.get()));
+    for (const HostFn& fn : fns) {
+      if (ErrorPtr err(wasmtime_component_linker_instance_add_func(iface.get(), fn.name.data(), fn.name.size(), fn.cb,
+                                                                    env, nullptr));
+          err) {
+        return fail(Errc::kInternal, "cannot define " + std::string(instance) + "#" + std::string(fn.name) + ": " +
+                                         errorMessage(err.get()));
+      }
     }
   }
   return linker;
@@ -353,6 +887,14 @@ bool isMissingImport(std::string_view message) {
 }
 
 }  // namespace
+
+std::vector<HostFunctionInfo> Engine::hostFunctions() {
+  std::vector<HostFunctionInfo> out;
+  for (const auto& fn : aether::sandbox::hostFunctions()) {
+    out.push_back(HostFunctionInfo{std::string(fn.instance), std::string(fn.name), std::string(fn.right)});
+  }
+  return out;
+}
 
 Result<RunResult> Engine::runComponent(ByteView component_bytes, const HostContext& host, const Limits& limits) const {
   // Accept WAT text (`(component ...)`) for tests and tools.

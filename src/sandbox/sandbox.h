@@ -142,6 +142,12 @@ struct RunResult {
                                          // (at most 64 KiB, then " [truncated]")
 };
 
+struct HostFunctionInfo {
+  std::string interface_name;  // "aether:host/kv@0.1.0"
+  std::string function;        // "get"
+  std::string right;           // "kv.read"
+};
+
 class Engine {
  public:
   // Creates a Wasmtime engine (Cranelift, fuel metering on, component model on).
@@ -171,6 +177,10 @@ class Engine {
   // An `err` returned by run(), or exit(n != 0), is not an error of this call: it lands in
   // RunResult::guest_error with value 1.
   Result<RunResult> runComponent(ByteView component, const HostContext& host, const Limits& limits) const;
+
+  // Every aether:host@0.1.0 function a component may import, with the right it is gated by
+  // ("" for the few that have no effect and reveal nothing: identity.did / app-did, log.write).
+  static std::vector<HostFunctionInfo> hostFunctions();
 
   // "wasmtime 48.0.8" — the embedded runtime's version.
   static std::string_view runtimeVersion();
