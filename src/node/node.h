@@ -7,10 +7,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
+#include <vector>
 #include <string>
 #include <string_view>
 
 #include "base/base.h"
+#include "cap/cap.h"
 #include "identity/identity.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
@@ -36,6 +39,46 @@ enum class KeyProtection {
 
 // Supplies the passphrase when one is needed (prompt, environment...). `confirm` asks twice.
 using PassphraseSource = std::function<Result<std::string>(std::string_view prompt, bool confirm)>;
+
+// An app ready to run: its manifest (aether.toml) and its Wasm component.
+struct AppPackage {
+  cap::Manifest manifest;
+  Bytes wasm;
+  std::filesystem::path source;  // the directory or file it came from
+};
+
+// Loads an app: a directory with aether.toml and the entry it names, or a bare .wasm / .wat
+// component (then a manifest named after the file declaring exactly `grants`). Manifest errors
+// keep their "line L, column C" prefix.
+Result<AppPackage> loadAppPackage(const std::filesystem::path& path, std::span<const cap::Capability> grants);
+
+struct AppRunOptions {
+  // What to request; empty = everything the manifest declares.
+  std::vector<cap::Capability> requested;
+  // The space policy; nullopt = allow exactly what the manifest declares (the user's consent
+  // is the decision).
+  std::optional<cap::Policy> policy;
+  // Shown the consent text when anything is requested; returns true to go ahead. Null: refuse
+  // any app that requests a capability.
+  std::function<Result<bool>(const std::string& consent_text)> consent;
+  std::function<void(std::string_view)> print;
+  std::optional<std::uint64_t> fuel;  // overrides the negotiated fuel limit
+  // Run under this UCAN instead of minting one (e.g. a token another party delegated to the
+  // app's DID). It must verify against the node's DID as the root and name the app's DID as
+  // its audience, else the app does not start (kPermissionDenied / the verifier's code, with
+  // the TokenFault word first: "expired: ...", "attenuation: ...", "wrong-audience: ...").
+  std::optional<std::string> token;
+};
+
+struct AppRunReport {
+  sandbox::RunResult result;
+  std::string app_did;
+  std::vector<cap::Capability> granted;
+  std::vector<sandbox::AuditEvent> denials;  // refused host calls (also in <home>/audit.log)
+};
+
+// The DID the node gives app `name` (did:key of HKDF-SHA256(node seed, "aether app key v1" || name)).
+Result<std::string> appDid(const crypto::Ed25519KeyPair& node_key, std::string_view name);
 
 // True once `home` holds a keystore.
 bool isInitialized(const std::filesystem::path& home);
@@ -64,6 +107,14 @@ class Node {
   // The node's vault (<home>/vault), keyed by vaultKeyFromSeed(node key seed). kIo when another
   // process has it open.
   Result<std::unique_ptr<store::Vault>> openVault(const store::VaultOptions& options = {}) const;
+
+  // Runs an app component: negotiates its capabilities (manifest x request x policy), asks for
+  // consent, derives the app's key and DID (HKDF of the node seed and the app name), mints a
+  // UCAN from the node key to the app DID for what was approved, and runs the component with a
+  // gate that checks every host call against that token (TokenVerifier, cached) and services
+  // backed by the vault (kv, blocks), an HTTP client and <home>/audit.log. A refusal by
+  // negotiation or consent is kPermissionDenied and nothing runs.
+  Result<AppRunReport> runApp(const AppPackage& app, const AppRunOptions& options) const;
 
   // The node's main job for now: run the bundled hello guest in the sandbox; its output goes
   // to `print`. Returns what the guest's run() returned.

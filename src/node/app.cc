@@ -1,0 +1,323 @@
+// Node::runApp: an app run end to end — negotiation, consent, the app's key and token, the gate
+// that checks every host call against the token, and the services behind the host API.
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+
+#include "node/node.h"
+
+namespace aether::node {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMaxHttpResponse = 256 << 10;
+constexpr auto kHttpTimeout = std::chrono::seconds(10);
+
+// The gate: every host call is checked against the app's UCAN by the node's TokenVerifier (a
+// cache lookup after the first full verification).
+class TokenGate final : public sandbox::Gate {
+ public:
+  TokenGate(cap::TokenVerifier& verifier, std::string token, std::string holder)
+      : verifier_(verifier), token_(std::move(token)), holder_(std::move(holder)) {}
+
+  Status check(std::string_view right, std::string_view resource) override {
+    auto normal = cap::normalizeResource(right, resource);
+    if (!normal) return fail(Errc::kPermissionDenied, "not a valid resource: " + normal.error().message);
+    auto want = cap::Capability::parse(right, *normal);
+    if (!want) return fail(Errc::kPermissionDenied, "not a valid capability: " + want.error().message);
+    auto st = verifier_.check(token_, holder_, *want);
+    if (!st) return fail(Errc::kPermissionDenied, st.error().message);
+    return {};
+  }
+
+ private:
+  cap::TokenVerifier& verifier_;
+  std::string token_;
+  std::string holder_;
+};
+
+// http://host[:port]/path — what the client below can dial (no TLS yet).
+struct PlainUrl {
+  std::string host;
+  std::string port;
+  std::string target;
+};
+Result<PlainUrl> parsePlainHttp(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.starts_with("https://")) {
+    return fail(Errc::kUnsupported, "https is not supported by this node's HTTP client yet");
+  }
+  if (!url.starts_with(kScheme)) return fail(Errc::kInvalidArgument, "only http:// URLs");
+  std::string_view rest = url.substr(kScheme.size());
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  PlainUrl out{std::string(authority), "80", slash == std::string_view::npos ? "/" : std::string(rest.substr(slash))};
+  if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    out.host = std::string(authority.substr(0, colon));
+    out.port = std::string(authority.substr(colon + 1));
+  }
+  if (out.host.empty()) return fail(Errc::kInvalidArgument, "URL without a host");
+  return out;
+}
+
+class NodeServices final : public sandbox::Services {
+ public:
+  NodeServices(store::Vault* vault, std::string app_name, std::string app_did, const crypto::Ed25519KeyPair& app_key,
+               fs::path audit_path)
+      : vault_(vault), app_(std::move(app_name)), app_did_(std::move(app_did)), key_(app_key),
+        audit_path_(std::move(audit_path)) {}
+
+  std::vector<sandbox::AuditEvent> denials;
+
+  Result<Bytes> sign(ByteView message) override {
+    const auto sig = key_.sign(message);
+    return Bytes(sig.begin(), sig.end());
+  }
+
+  Result<std::optional<Bytes>> kvGet(std::string_view key) override {
+    AE_TRY(needVault());
+    return vault_->getMeta(ns(), key);
+  }
+  Status kvSet(std::string_view key, ByteView value) override {
+    AE_TRY(needVault());
+    store::VaultBatch b;
+    b.putMeta(ns(), key, value);
+    return vault_->commit(b, true);
+  }
+  Status kvDelete(std::string_view key) override {
+    AE_TRY(needVault());
+    store::VaultBatch b;
+    b.deleteMeta(ns(), key);
+    return vault_->commit(b, true);
+  }
+  Result<std::vector<std::string>> kvList(std::string_view prefix) override {
+    AE_TRY(needVault());
+    return vault_->listMeta(ns(), prefix, 1000);
+  }
+  Result<std::string> blockPut(ByteView data) override {
+    AE_TRY(needVault());
+    AE_ASSIGN_OR_RETURN(codec::Cid cid, store::cidForBlock(1, codec::mc::kRaw, data));
+    store::VaultBatch b;
+    b.putBlock(cid, data);
+    AE_TRY(vault_->commit(b, true));
+    return cid.toString();
+  }
+  Result<Bytes> blockGet(std::string_view cid_text) override {
+    AE_TRY(needVault());
+    AE_ASSIGN_OR_RETURN(codec::Cid cid, codec::Cid::parse(cid_text));
+    return vault_->get(cid);
+  }
+  Result<std::uint64_t> logAppend(std::string_view, ByteView) override {
+    // TODO(streams): wire src/log/ once signed streams land (issue 4).
+    return fail(Errc::kIo, "signed streams are not available on this node yet");
+  }
+  Result<Bytes> logRead(std::string_view, std::string_view, std::uint64_t) override {
+    return fail(Errc::kIo, "signed streams are not available on this node yet");
+  }
+
+  Result<sandbox::HttpResponse> httpFetch(const sandbox::HttpRequest& request) override {
+    namespace asio = boost::asio;
+    namespace beast = boost::beast;
+    namespace http = beast::http;
+    AE_ASSIGN_OR_RETURN(PlainUrl url, parsePlainHttp(request.url));
+    try {
+      asio::io_context io;
+      asio::ip::tcp::resolver resolver(io);
+      beast::tcp_stream stream(io);
+      stream.expires_after(kHttpTimeout);
+      stream.connect(resolver.resolve(url.host, url.port));
+      http::request<http::vector_body<std::uint8_t>> req;
+      req.method_string(request.method);
+      req.target(url.target);
+      req.version(11);
+      req.set(http::field::host, url.host);
+      req.set(http::field::user_agent, "aether-app/" + app_);
+      for (const auto& [n, v] : request.headers) req.set(n, v);
+      req.body() = request.body;
+      req.prepare_payload();
+      http::write(stream, req);
+      beast::flat_buffer buffer;
+      http::response_parser<http::vector_body<std::uint8_t>> parser;
+      parser.body_limit(kMaxHttpResponse);
+      http::read(stream, buffer, parser);
+      auto& res = parser.get();
+      sandbox::HttpResponse out;
+      out.status = static_cast<std::uint16_t>(res.result_int());
+      for (const auto& f : res) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      out.body = std::move(res.body());
+      beast::error_code ec;
+      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+      return out;
+    } catch (const std::exception& e) {
+      return fail(Errc::kIo, std::string("http: ") + e.what());
+    }
+  }
+
+  void audit(const sandbox::AuditEvent& e) override {
+    if (!e.allowed) denials.push_back(e);
+    nlohmann::json line = {{"ts", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count()},
+                           {"app", app_},
+                           {"app_did", app_did_},
+                           {"function", e.function},
+                           {"right", e.right},
+                           {"resource", e.resource},
+                           {"allowed", e.allowed},
+                           {"detail", e.detail}};
+    std::ofstream out(audit_path_, std::ios::app);
+    out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+
+ private:
+  Status needVault() const {
+    if (!vault_) return fail(Errc::kIo, "the node's vault is not open for this run");
+    return {};
+  }
+  std::string ns() const { return "kv/" + app_; }
+
+  store::Vault* vault_;
+  std::string app_;
+  std::string app_did_;
+  const crypto::Ed25519KeyPair& key_;
+  fs::path audit_path_;
+};
+
+Result<Bytes> readFile(const fs::path& path, std::size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(Errc::kIo, "cannot open " + path.string());
+  Bytes out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (out.size() > limit) return fail(Errc::kLimitExceeded, path.string() + " is larger than " + std::to_string(limit) + " bytes");
+  return out;
+}
+
+// An app name from a file name: lower case, [a-z0-9-], starting with a letter.
+std::string nameFromFile(const fs::path& p) {
+  std::string out;
+  for (char c : p.stem().string()) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    out.push_back((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '-');
+  }
+  if (out.empty() || !(out[0] >= 'a' && out[0] <= 'z')) out = "app-" + out;
+  if (out.size() > 64) out.resize(64);
+  return out;
+}
+
+Result<crypto::Ed25519KeyPair> appKey(const crypto::Ed25519KeyPair& node_key, std::string_view name) {
+  AE_ASSIGN_OR_RETURN(crypto::SecretBytes seed, node_key.seed());
+  AE_ASSIGN_OR_RETURN(crypto::SecretBytes app_seed,
+                      crypto::hkdfSha256(seed.view(), {}, toBytes("aether app key v1" + std::string(name)), 32));
+  return crypto::Ed25519KeyPair::fromSeed(app_seed.view());
+}
+
+}  // namespace
+
+Result<std::string> appDid(const crypto::Ed25519KeyPair& node_key, std::string_view name) {
+  AE_ASSIGN_OR_RETURN(crypto::Ed25519KeyPair k, appKey(node_key, name));
+  return identity::didKeyFromEd25519(k.publicKey());
+}
+
+Result<AppPackage> loadAppPackage(const fs::path& path, std::span<const cap::Capability> grants) {
+  constexpr std::size_t kMaxWasm = 64 << 20;
+  std::error_code ec;
+  AppPackage app;
+  app.source = path;
+  if (fs::is_directory(path, ec)) {
+    const fs::path toml = path / "aether.toml";
+    AE_ASSIGN_OR_RETURN(Bytes text, readFile(toml, cap::kMaxManifestBytes));
+    auto m = cap::parseManifest(asChars(text));
+    if (!m) return fail(m.error().code, toml.string() + ": " + m.error().message);
+    app.manifest = std::move(*m);
+    const fs::path entry = path / app.manifest.entry;
+    auto wasm = readFile(entry, kMaxWasm);
+    if (!wasm) {
+      return fail(Errc::kNotFound, entry.string() + " (the manifest's entry) is missing: run `aether build` in " +
+                                       path.string());
+    }
+    app.wasm = std::move(*wasm);
+    return app;
+  }
+  AE_ASSIGN_OR_RETURN(app.wasm, readFile(path, kMaxWasm));
+  app.manifest.name = nameFromFile(path);
+  app.manifest.version = cap::SemVer{0, 0, 0, "", ""};
+  app.manifest.entry = path.filename().string();
+  for (const auto& g : grants) app.manifest.capabilities.push_back(cap::ManifestCapability{g, "granted on the command line"});
+  return app;
+}
+
+Result<AppRunReport> Node::runApp(const AppPackage& app, const AppRunOptions& options) const {
+  // 1. What the app gets.
+  cap::Policy policy;
+  if (options.policy) {
+    policy = *options.policy;
+  } else {
+    for (const auto& c : app.manifest.capabilities) policy.allow.push_back(cap::PolicyRule{c.capability, "declared by the app"});
+  }
+  auto approval = options.requested.empty() ? cap::negotiate(app.manifest, policy)
+                                            : cap::negotiate(app.manifest, options.requested, policy);
+  if (!approval) return std::unexpected(approval.error().toError());
+  const std::vector<cap::Capability> granted = approval->capabilities();
+  if (!granted.empty()) {
+    if (!options.consent) {
+      return fail(Errc::kPermissionDenied, "app " + app.manifest.name +
+                                               " asks for capabilities and nobody can consent: run with --yes or a --policy file");
+    }
+    AE_ASSIGN_OR_RETURN(bool yes, options.consent(cap::describeConsent(app.manifest, *approval)));
+    if (!yes) return fail(Errc::kPermissionDenied, "consent refused: app " + app.manifest.name + " was not started");
+  }
+
+  // 2. The app's identity and its token.
+  AE_ASSIGN_OR_RETURN(crypto::Ed25519KeyPair app_key, appKey(key(), app.manifest.name));
+  const std::string app_did = identity::didKeyFromEd25519(app_key.publicKey());
+  cap::SystemClock clock;
+  cap::Ed25519SignatureVerifier signatures;
+  cap::TokenVerifier verifier({did()}, clock, signatures);
+  std::string token;
+  if (options.token) {
+    token = *options.token;
+    auto verified = verifier.verify(token);
+    if (!verified) return fail(verified.error().code, "the app's token is refused: " + verified.error().message);
+    if (verified->audience != app_did) {
+      return fail(Errc::kPermissionDenied, "the app's token is refused: wrong-audience: it is for " + verified->audience +
+                                               ", not for app " + app.manifest.name + " (" + app_did + ")");
+    }
+  } else if (!granted.empty()) {
+    crypto::SystemRng rng;
+    const std::int64_t now = clock.now();
+    AE_ASSIGN_OR_RETURN(token, cap::mintToken(key(), app_did, granted,
+                                              cap::TokenOptions{.expiresAt = now + static_cast<std::int64_t>(approval->limits.capTtl),
+                                                                .notBefore = now - 60},
+                                              rng));
+  }
+
+  // 3. Services: the vault only if the app may use kv or blocks (it is opened exclusively).
+  std::unique_ptr<store::Vault> vault;
+  for (const auto& c : granted) {
+    if (c.rightNamespace() == "kv" || c.rightNamespace() == "blocks") {
+      AE_ASSIGN_OR_RETURN(vault, openVault());
+      break;
+    }
+  }
+  NodeServices services(vault.get(), app.manifest.name, app_did, app_key, home() / "audit.log");
+  TokenGate gate(verifier, token, app_did);
+
+  AE_ASSIGN_OR_RETURN(sandbox::Engine engine, sandbox::Engine::create());
+  sandbox::HostContext host{.node_did = did(), .print = options.print};
+  host.app_did = app_did;
+  host.gate = &gate;
+  host.services = &services;
+  sandbox::Limits limits;
+  limits.fuel = options.fuel.value_or(approval->limits.fuel);
+  limits.max_memory_bytes = static_cast<std::int64_t>(std::min<std::uint64_t>(approval->limits.memory, std::uint64_t{4} << 30));
+  AE_ASSIGN_OR_RETURN(sandbox::RunResult result, engine.runComponent(app.wasm, host, limits));
+  return AppRunReport{std::move(result), app_did, granted, std::move(services.denials)};
+}
+
+}  // namespace aether::node

@@ -1,0 +1,178 @@
+// Node::runApp end to end with a real node home (insecure dev key), the real vault and the probe
+// component (guests/probe-component: one call to every gated host function, one line each).
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "guests/guests.h"
+#include "node/node.h"
+
+namespace aether::node {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct TempHome {
+  fs::path dir;
+  TempHome() {
+    std::string tmpl = (fs::temp_directory_path() / "aether-app-XXXXXX").string();
+    dir = ::mkdtemp(tmpl.data());
+  }
+  ~TempHome() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+cap::Capability capOf(std::string_view text) { return *cap::Capability::parse(text); }
+
+class AppTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto n = Node::init(home_.dir / "home", KeyProtection::kInsecureDev,
+                        [](std::string_view, bool) -> Result<std::string> { return fail(Errc::kInternal, "no"); });
+    ASSERT_TRUE(n) << n.error().toString();
+    node_ = std::make_unique<Node>(std::move(*n));
+    probe_ = home_.dir / "probe.wasm";
+    std::ofstream(probe_, std::ios::binary)
+        .write(reinterpret_cast<const char*>(guests::probeComponent().data()),
+               static_cast<std::streamsize>(guests::probeComponent().size()));
+  }
+
+  // Runs the probe with `grants` consented to; returns function -> rest of its line.
+  Result<std::map<std::string, std::string>> runProbe(std::vector<cap::Capability> grants,
+                                                      std::optional<std::string> token = std::nullopt) {
+    AE_ASSIGN_OR_RETURN(AppPackage app, loadAppPackage(probe_, grants));
+    std::string out;
+    AppRunOptions o;
+    o.consent = [](const std::string&) -> Result<bool> { return true; };
+    o.print = [&out](std::string_view s) { out += s; };
+    o.token = std::move(token);
+    AE_ASSIGN_OR_RETURN(AppRunReport r, node_->runApp(app, o));
+    std::map<std::string, std::string> lines;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto sp = line.find(' ');
+      if (sp != std::string::npos) lines[line.substr(0, sp)] = line.substr(sp + 1);
+    }
+    return lines;
+  }
+
+  std::string probeDid() { return *appDid(node_->key(), "probe"); }
+
+  TempHome home_;
+  std::unique_ptr<Node> node_;
+  fs::path probe_;
+};
+
+TEST_F(AppTest, GrantedCallsActDeniedCallsAreAudited) {
+  auto lines = runProbe({capOf("kv.write app/*"), capOf("kv.read app/*"), capOf("blocks.put *")});
+  ASSERT_TRUE(lines) << lines.error().toString();
+  auto& l = *lines;
+  EXPECT_EQ(l["kv.set"], "ok");
+  EXPECT_EQ(l["kv.get"], "ok");
+  EXPECT_EQ(l["blocks.put"], "ok");
+  for (const char* denied : {"identity.sign", "kv.keys", "kv.delete", "blocks.get", "streams.append", "streams.read",
+                             "http.fetch", "events.emit"}) {
+    EXPECT_EQ(l[denied].rfind("denied ", 0), 0u) << denied << ": " << l[denied];
+  }
+  // The kv value and the block really are in the vault now.
+  auto vault = node_->openVault();
+  ASSERT_TRUE(vault) << vault.error().toString();
+  auto v = (*vault)->getMeta("kv/probe", "app/probe");
+  ASSERT_TRUE(v && *v);
+  EXPECT_EQ(**v, (Bytes{1, 2, 3, 4}));
+  EXPECT_TRUE(*(*vault)->has(*store::cidForBlock(1, codec::mc::kRaw, Bytes{1, 2, 3, 4})));
+  vault->reset();
+  // The audit log has one line per gated call: 3 allowed, 8 refused.
+  std::ifstream audit(node_->home() / "audit.log");
+  int allowed = 0, refused = 0;
+  for (std::string line; std::getline(audit, line);) {
+    auto j = json::parse(line);
+    EXPECT_EQ(j["app"], "probe");
+    EXPECT_EQ(j["app_did"], probeDid());
+    (j["allowed"].get<bool>() ? allowed : refused)++;
+  }
+  EXPECT_EQ(allowed, 3);
+  EXPECT_EQ(refused, 8);
+}
+
+TEST_F(AppTest, ConsentDecides) {
+  auto app = loadAppPackage(probe_, std::vector{capOf("kv.read app/*")});
+  ASSERT_TRUE(app);
+  AppRunOptions o;
+  std::string shown;
+  o.consent = [&shown](const std::string& text) -> Result<bool> {
+    shown = text;
+    return false;
+  };
+  auto r = node_->runApp(*app, o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kPermissionDenied);
+  EXPECT_NE(shown.find("app/"), std::string::npos) << shown;
+  // Nobody to ask: refused too.
+  AppRunOptions none;
+  auto r2 = node_->runApp(*app, none);
+  ASSERT_FALSE(r2);
+  EXPECT_NE(r2.error().message.find("--yes"), std::string::npos);
+  // Asking for more than the manifest declares.
+  AppRunOptions more;
+  more.consent = [](const std::string&) -> Result<bool> { return true; };
+  more.requested = {capOf("kv.write app/*")};
+  auto r3 = node_->runApp(*app, more);
+  ASSERT_FALSE(r3);
+  EXPECT_EQ(r3.error().code, Errc::kPermissionDenied);
+}
+
+TEST_F(AppTest, HostileTokensKeepTheAppFromStarting) {
+  crypto::SeededRng rng(5);
+  const std::int64_t now = cap::SystemClock().now();
+  const std::vector<cap::Capability> caps{capOf("kv.read app/*")};
+  // Forged: signed by a key that is not the node's, claiming to be a root.
+  auto stranger = crypto::Ed25519KeyPair::generate(rng);
+  auto forged = cap::mintToken(*stranger, probeDid(), caps, {.expiresAt = now + 600}, rng);
+  // Expired: the node's own token, but its time is over.
+  auto expired = cap::mintToken(node_->key(), probeDid(), caps, {.expiresAt = now - 10, .notBefore = now - 100}, rng);
+  // For another app.
+  auto other = cap::mintToken(node_->key(), *appDid(node_->key(), "other"), caps, {.expiresAt = now + 600}, rng);
+  // A delegation that widens its parent: the node gives a helper kv.read, the helper hands the
+  // app kv.write (signed by the helper, with the node's token as proof).
+  auto helper = crypto::Ed25519KeyPair::generate(rng);
+  auto parent = cap::mintToken(node_->key(), identity::didKeyFromEd25519(helper->publicKey()), caps,
+                               {.expiresAt = now + 600}, rng);
+  ASSERT_TRUE(forged && expired && other && parent);
+  const json payload = {{"iss", identity::didKeyFromEd25519(helper->publicKey())},
+                        {"aud", probeDid()},
+                        {"att", json::array({{{"with", "kv:app/*"}, {"can", "kv/write"}}})},
+                        {"exp", now + 600},
+                        {"prf", json::array({*parent})}};
+  auto widened = identity::jwsSign(*helper, {{"typ", "JWT"}, {"ucv", "0.8.1"}}, toBytes(payload.dump()));
+  ASSERT_TRUE(widened) << widened.error().toString();
+
+  const std::vector<cap::Capability> none;
+  struct Case {
+    const char* name;
+    std::string token;
+    const char* word;
+  };
+  for (const auto& c : {Case{"forged", *forged, "untrusted-root"}, Case{"expired", *expired, "expired"},
+                        Case{"other app", *other, "wrong-audience"}, Case{"widened", *widened, "attenuation"}}) {
+    auto r = runProbe(none, c.token);
+    ASSERT_FALSE(r) << c.name;
+    EXPECT_NE(r.error().message.find(c.word), std::string::npos) << c.name << ": " << r.error().toString();
+  }
+  // The node's own valid token works, and a delegation that narrows it is accepted.
+  auto good = cap::mintToken(node_->key(), probeDid(), caps, {.expiresAt = now + 600}, rng);
+  auto lines = runProbe(none, *good);
+  ASSERT_TRUE(lines) << lines.error().toString();
+  EXPECT_EQ((*lines)["kv.get"].rfind("not-found", 0), std::string::npos);  // allowed: ok (absent key -> none)
+  EXPECT_EQ((*lines)["kv.set"].rfind("denied", 0), 0u);
+}
+
+}  // namespace
+}  // namespace aether::node
