@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/base.h"
 #include "node/node.h"
@@ -34,6 +35,19 @@ Result<std::filesystem::path> homeOf(const Globals& g);
 void printJson(const nlohmann::json& j);
 // Opens the node at the resolved home (kNotFound with a hint when it is not initialized).
 Result<node::Node> openNode(const Globals& g);
+
+// `aether run` on an app (directory or component); core modules stay in main.cc.
+struct RunAppArgs {
+  std::string target;
+  std::vector<std::string> grants;
+  bool yes = false;
+  std::string policy_file;
+  std::string token_file;
+  std::optional<std::uint64_t> fuel;
+};
+int runAppCommand(const Globals& g, const RunAppArgs& args);
+// True for a core module file (binary layer 0, or WAT text starting with "(module").
+bool isCoreModuleFile(const std::string& path);
 
 // Command groups. `rc` receives the exit code of whichever command ran.
 // PITFALL: variables bound with add_option/add_flag must outlive app.parse(), which runs after

@@ -228,11 +228,31 @@ void addNodeCommands(CLI::App& app, Globals& g, int& rc) {
   static std::string run_file;
   static std::string run_entry = "run";
   static std::uint64_t run_fuel = sandbox::Limits{}.fuel;
-  auto* run = app.add_subcommand("run", "Run a Wasm module (.wasm or .wat) in the sandbox with the aether host API");
-  run->add_option("module", run_file, "Module file")->required()->check(CLI::ExistingFile);
-  run->add_option("--entry", run_entry, "Exported function to call")->capture_default_str();
-  run->add_option("--fuel", run_fuel, "Fuel limit")->capture_default_str();
-  run->callback([&] { rc = cmdRun(g, run_file, run_entry, run_fuel); });
+  static RunAppArgs run_args;
+  auto* run = app.add_subcommand(
+      "run",
+      "Run an app: a directory with aether.toml, a Wasm component (.wasm / .wat), or a core module with "
+      "the aether.* imports");
+  run->add_option("target", run_file, "App directory, component or core module")->required()->check(CLI::ExistingPath);
+  run->add_option("--grant", run_args.grants,
+                  "Request only this capability (\"RIGHT RESOURCE\", e.g. \"kv.write app/*\"); repeatable. For a bare "
+                  "component it declares it");
+  run->add_flag("--yes,-y", run_args.yes, "Consent to the requested capabilities without asking");
+  run->add_option("--policy", run_args.policy_file, "Space policy file deciding what apps may get (instead of consent)")
+      ->check(CLI::ExistingFile);
+  run->add_option("--token", run_args.token_file, "Run under this UCAN (delegated to the app's DID) instead of minting one")
+      ->check(CLI::ExistingFile);
+  run->add_option("--entry", run_entry, "Core modules: exported function to call")->capture_default_str();
+  auto* fuel_opt = run->add_option("--fuel", run_fuel, "Fuel limit")->capture_default_str();
+  run->callback([&, fuel_opt] {
+    run_args.target = run_file;
+    if (fuel_opt->count() > 0) run_args.fuel = run_fuel;
+    if (isCoreModuleFile(run_file)) {
+      rc = cmdRun(g, run_file, run_entry, run_fuel);
+    } else {
+      rc = runAppCommand(g, run_args);
+    }
+  });
 
   app.add_subcommand("version", "Print versions")->callback([&] { rc = cmdVersion(g); });
 }

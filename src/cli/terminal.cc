@@ -35,4 +35,17 @@ Result<std::string> readSecretFromTty(std::string_view prompt) {
   return line;
 }
 
+Result<bool> askYesNo(std::string_view question) {
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return fail(Errc::kNotFound, "no terminal to ask on");
+  (void)!::write(fd, question.data(), question.size());
+  std::string line;
+  char c;
+  ssize_t n;
+  while ((n = ::read(fd, &c, 1)) == 1 && c != '\n') line.push_back(c);
+  ::close(fd);
+  if (n < 0) return fail(Errc::kIo, "reading the answer failed");
+  return line == "y" || line == "Y" || line == "yes" || line == "YES" || line == "Yes";
+}
+
 }  // namespace aether::cli

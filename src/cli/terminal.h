@@ -15,4 +15,8 @@ bool haveTty();
 // Prompts on /dev/tty with echo off and reads one line. kNotFound if there is no TTY.
 Result<std::string> readSecretFromTty(std::string_view prompt);
 
+// Asks `question` on /dev/tty and reads one line: true for y / yes (any case), false otherwise.
+// kNotFound if there is no TTY.
+Result<bool> askYesNo(std::string_view question);
+
 }  // namespace aether::cli

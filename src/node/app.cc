@@ -28,6 +28,7 @@ class TokenGate final : public sandbox::Gate {
       : verifier_(verifier), token_(std::move(token)), holder_(std::move(holder)) {}
 
   Status check(std::string_view right, std::string_view resource) override {
+    if (token_.empty()) return fail(Errc::kPermissionDenied, "this app was granted no capabilities");
     auto normal = cap::normalizeResource(right, resource);
     if (!normal) return fail(Errc::kPermissionDenied, "not a valid resource: " + normal.error().message);
     auto want = cap::Capability::parse(right, *normal);
