@@ -17,6 +17,9 @@ extern const std::size_t hello_component_size;
 extern const std::uint8_t probe_component_data[];
 extern const std::size_t probe_component_size;
 
+extern const std::uint8_t escape_component_data[];
+extern const std::size_t escape_component_size;
+
 // guests/hello/hello.c: prints a greeting with the node's DID through the host API.
 inline std::span<const std::uint8_t> helloWasm() { return {hello_data, hello_size}; }
 
@@ -28,5 +31,8 @@ inline std::span<const std::uint8_t> helloComponent() { return {hello_component_
 // guests/probe-component/probe.c: calls every capability-gated aether:host function once and
 // prints "<function> ok" or "<function> <host-error case> <text>" per call on stdout.
 inline std::span<const std::uint8_t> probeComponent() { return {probe_component_data, probe_component_size}; }
+
+// guests/escape-component/escape.c: tries to open host files through WASI; prints each attempt.
+inline std::span<const std::uint8_t> escapeComponent() { return {escape_component_data, escape_component_size}; }
 
 }  // namespace aether::guests

@@ -4,7 +4,7 @@
 //   <interface>.<function> <case> <text> the host refused (<case> is the host-error case)
 // Tests run it with a gate that denies everything (each line must say "denied") and with one
 // that allows everything (each line must say "ok" when the services succeed).
-// The URL is fixed (http://127.0.0.1:9/probe); the tests' fake services never dial it.
+// The URL is fixed: http://127.0.0.1:18901/probe (tests/sandbox/corpus_test.sh serves it).
 #include <stdio.h>
 #include <string.h>
 
@@ -91,7 +91,7 @@ bool exports_app_run(app_string_t* err) {
   aether_host_http_request_t req;
   memset(&req, 0, sizeof req);
   req.method = str("GET");
-  req.url = str("http://127.0.0.1:9/probe");
+  req.url = str("http://127.0.0.1:18901/probe");
   aether_host_http_response_t resp;
   ok = aether_host_http_fetch(&req, &resp, &e);
   if (ok) aether_host_http_response_free(&resp);

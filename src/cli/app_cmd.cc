@@ -11,17 +11,30 @@ namespace aether::cli {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+namespace {
+// WAT text after leading whitespace and ";;" line comments.
+std::string_view watStart(std::string_view text) {
+  while (true) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    text.remove_prefix(first);
+    if (!text.starts_with(";;")) return text;
+    const auto nl = text.find('\n');
+    if (nl == std::string_view::npos) return {};
+    text.remove_prefix(nl + 1);
+  }
+}
+}  // namespace
+
 bool isCoreModuleFile(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return false;
   std::ifstream in(path, std::ios::binary);
-  char head[16] = {};
-  in.read(head, sizeof head);
-  const auto n = in.gcount();
-  if (n >= 8 && std::memcmp(head, "\0asm", 4) == 0) return head[6] == 0 && head[7] == 0;  // layer 0
-  std::string_view text(head, static_cast<std::size_t>(n));
-  const auto first = text.find_first_not_of(" \t\r\n");
-  return first != std::string_view::npos && text.substr(first).starts_with("(module");
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  if (head.size() >= 8 && std::memcmp(head.data(), "\0asm", 4) == 0) return head[6] == 0 && head[7] == 0;  // layer 0
+  return watStart(head).starts_with("(module");
 }
 
 int runAppCommand(const Globals& g, const RunAppArgs& args) {
@@ -35,10 +48,9 @@ int runAppCommand(const Globals& g, const RunAppArgs& args) {
   if (!app) return reportError(app.error());
   {
     const Bytes& w = app->wasm;
-    std::string_view text = asChars(ByteView(w).first(std::min<std::size_t>(w.size(), 64)));
-    const auto first = text.find_first_not_of(" \t\r\n");
+    std::string_view text = asChars(ByteView(w).first(std::min<std::size_t>(w.size(), 4096)));
     const bool binary = w.size() >= 8 && std::memcmp(w.data(), "\0asm", 4) == 0;
-    if (!binary && (first == std::string_view::npos || !text.substr(first).starts_with("(component"))) {
+    if (!binary && !watStart(text).starts_with("(component")) {
       return reportError(Error{Errc::kWasm, app->source.string() + " is not a WebAssembly component or module"});
     }
   }

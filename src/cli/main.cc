@@ -177,6 +177,8 @@ int cmdRun(const Globals& g, const std::string& path, const std::string& entry, 
   for (const auto& e : r->host_errors) std::cerr << "aether: host call refused: " << e << "\n";
   if (g.json) {
     printJson({{"output", output}, {"status", r->value}, {"fuel_used", r->fuel_used}, {"host_errors", r->host_errors}});
+  } else if (r->value != 0) {
+    std::cerr << "aether: guest returned status " << r->value << "\n";
   }
   return r->value == 0 ? 0 : kExitError;
 }

@@ -153,7 +153,7 @@ TEST(HostApi, EveryGatedFunctionRefusesWithoutItsCapability) {
   const std::set<std::string> asked(gate.asked.begin(), gate.asked.end());
   for (const char* want : {"kv.write app/probe", "kv.read app/probe", "kv.list app/*", "kv.delete app/probe",
                            "identity.sign *", "blocks.put *", "blocks.get *", "streams.append notes",
-                           "streams.read notes", "http.get http://127.0.0.1:9/probe", "events.emit probe"}) {
+                           "streams.read notes", "http.get http://127.0.0.1:18901/probe", "events.emit probe"}) {
     EXPECT_TRUE(asked.contains(want)) << want;
   }
 }

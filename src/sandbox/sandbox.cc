@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "sandbox/internal.h"
 
@@ -11,12 +12,50 @@ namespace aether::sandbox {
 namespace internal {
 
 namespace {
+// Wasmtime's messages put the backtrace first ("error while executing at wasm backtrace: <one
+// line per frame> ... Caused by: <reason>"); a stack overflow has thousands of frames. Keep the
+// reason first and at most a few frames, so a user reads why in one line.
+std::string summarize(std::string s) {
+  constexpr std::string_view kBacktrace = "error while executing at wasm backtrace:";
+  constexpr std::size_t kFrames = 3;
+  if (!s.starts_with(kBacktrace)) return s;
+  std::string reason;
+  if (const auto caused = s.find("Caused by:"); caused != std::string::npos) {
+    reason = s.substr(caused + std::string_view("Caused by:").size());
+    s.resize(caused);
+  }
+  auto trim = [](std::string t) {
+    const auto b = t.find_first_not_of(" \n\t");
+    const auto e = t.find_last_not_of(" \n\t");
+    return b == std::string::npos ? std::string() : t.substr(b, e - b + 1);
+  };
+  std::vector<std::string> frames;
+  std::size_t pos = kBacktrace.size();
+  while (pos < s.size()) {
+    auto nl = s.find('\n', pos);
+    if (nl == std::string::npos) nl = s.size();
+    if (auto f = trim(s.substr(pos, nl - pos)); !f.empty()) frames.push_back(f);
+    pos = nl + 1;
+  }
+  std::string out = reason.empty() ? "trap" : trim(reason);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == '\n') out[i] = ' ';
+  }
+  if (!frames.empty()) {
+    out += " (backtrace: ";
+    for (std::size_t i = 0; i < frames.size() && i < kFrames; ++i) out += (i ? " <- " : "") + frames[i];
+    if (frames.size() > kFrames) out += " <- ... " + std::to_string(frames.size() - kFrames) + " more frames";
+    out += ")";
+  }
+  return out;
+}
+
 std::string takeMessage(wasm_byte_vec_t& vec) {
   std::string s(vec.data, vec.size);
   wasm_byte_vec_delete(&vec);
   // The C API's messages may carry a trailing NUL.
   while (!s.empty() && s.back() == '\0') s.pop_back();
-  return s;
+  return summarize(std::move(s));
 }
 }  // namespace
 

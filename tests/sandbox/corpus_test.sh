@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The malicious-guest corpus (tests/sandbox/guests/README.md) through `aether run`: every guest is
+# contained with a typed, human-readable error or refusal, and the node stays healthy after each.
+# usage: corpus_test.sh <aether binary> <guests build dir>
+set -u
+AETHER=${1:?usage: corpus_test.sh <aether> <guests build dir>}
+GUESTS=${2:?usage: corpus_test.sh <aether> <guests build dir>}
+HERE=$(cd "$(dirname "$0")" && pwd)
+CORPUS="$HERE/guests"
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+export AETHER_HOME="$WORK/home"
+unset AETHER_PASSPHRASE
+"$AETHER" init --insecure-dev > /dev/null 2>&1 || { echo "FAIL: init"; exit 1; }
+
+passed=0
+failed=0
+ok() { echo "PASS: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+
+# expect <name> <exit code> <stderr/stdout regex> <aether args...>
+expect() {
+  local name=$1 code=$2 pattern=$3; shift 3
+  "$AETHER" "$@" > "$WORK/out" 2> "$WORK/err" < /dev/null
+  local rc=$?
+  if [ "$rc" -eq "$code" ] && cat "$WORK/out" "$WORK/err" | grep -Eq -- "$pattern"; then
+    ok "$name: $(grep -Eo -- "$pattern" "$WORK/out" "$WORK/err" | head -1 | cut -d: -f2-)"
+  else
+    bad "$name (exit $rc, want $code; want /$pattern/)"
+    sed 's/^/  | /' "$WORK/out" "$WORK/err" | head -20
+  fi
+  healthy "$name"
+}
+
+# The node still works: identity readable, a well-behaved component runs.
+healthy() {
+  if "$AETHER" id show > /dev/null 2>&1 &&
+     "$AETHER" run "$GUESTS/hello_component.wasm" 2>/dev/null | grep -q "Hello from a sandboxed Wasm component"; then
+    :
+  else
+    bad "node unhealthy after $1"
+  fi
+}
+
+expect "infinite loop" 1 "limit-exceeded: guest ran out of fuel" run --fuel 50000000 "$CORPUS/spin.wat"
+expect "memory.grow bomb (16 MiB = 256 pages)" 1 "guest returned status 256" run "$CORPUS/membomb.wat"
+expect "deep recursion" 1 "wasm: .*(call stack exhausted|stack overflow)" run "$CORPUS/recursion.wat"
+expect "table growth bomb (10 000 elements)" 1 "guest returned status 10000" run "$CORPUS/tablebomb.wat"
+expect "not WebAssembly" 1 "wasm: .*is not a WebAssembly component or module" run "$CORPUS/garbage.wasm"
+
+# Every gated host call without a capability: refused, each one audited.
+expect "host calls without capabilities" 0 "kv.set denied needs kv.write on app/probe" run "$GUESTS/probe_component.wasm"
+n=$(grep -c " denied needs " "$WORK/out" 2>/dev/null || true)
+"$AETHER" run "$GUESTS/probe_component.wasm" > "$WORK/out" 2> "$WORK/err"
+n=$(grep -c " denied needs " "$WORK/out")
+if [ "$n" -eq 11 ] && [ "$(grep -c '^aether: denied: ' "$WORK/err")" -eq 11 ]; then
+  ok "all 11 gated host functions refused and reported"
+else
+  bad "expected 11 refusals, got $n"; cat "$WORK/out"
+fi
+if [ -s "$AETHER_HOME/audit.log" ] && grep -q '"allowed":false' "$AETHER_HOME/audit.log"; then
+  ok "refusals are in the node's audit log ($(grep -c '"allowed":false' "$AETHER_HOME/audit.log") lines)"
+else
+  bad "no refusal in $AETHER_HOME/audit.log"
+fi
+
+# HTTP: a loopback server on the probe's origin; a grant for another origin must not reach it.
+python3 - "$WORK/requests" > /dev/null 2>&1 <<'PY' &
+import http.server, sys
+log = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        open(log, "a").write(self.path + "\n")
+        body = b"hello from loopback"
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", 18901), H).serve_forever()
+PY
+SERVER_PID=$!
+for _ in $(seq 1 50); do python3 -c 'import socket; socket.create_connection(("127.0.0.1", 18901), 0.2)' 2>/dev/null && break; sleep 0.1; done
+expect "HTTP to a non-allow-listed origin" 0 "http.fetch denied needs http.get on http://127.0.0.1:18901/probe" \
+  run --yes --grant "http.get http://127.0.0.1:18902/*" "$GUESTS/probe_component.wasm"
+if [ ! -s "$WORK/requests" ]; then ok "the loopback server saw no request"; else bad "the server was reached: $(cat "$WORK/requests")"; fi
+expect "HTTP to the allow-listed origin" 0 "http.fetch ok" \
+  run --yes --grant "http.get http://127.0.0.1:18901/*" "$GUESTS/probe_component.wasm"
+if [ "$(wc -l < "$WORK/requests" 2>/dev/null)" -eq 1 ]; then ok "exactly one request reached the server"; else bad "server requests: $(cat "$WORK/requests" 2>/dev/null)"; fi
+
+# The filesystem: no preopens, so absolute paths and ../ climbs all fail.
+expect "filesystem escapes" 0 "/etc/passwd refused" run "$GUESTS/escape_component.wasm"
+if ! grep -q OPENED "$WORK/out" && [ "$(grep -c refused "$WORK/out")" -eq 7 ]; then
+  ok "all 7 escape attempts refused"
+else
+  bad "an escape attempt succeeded"; cat "$WORK/out"
+fi
+[ ! -e /tmp/aether-escape-write ] && ok "nothing written outside the sandbox" || bad "/tmp/aether-escape-write exists"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
