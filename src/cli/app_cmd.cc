@@ -1,6 +1,11 @@
 // `aether run` for apps: directories with aether.toml and Wasm components, with consent.
 #include <cstring>
 #include <fstream>
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+#include <sys/wait.h>
 #include <iostream>
 
 #include "cli/cli.h"
@@ -115,6 +120,252 @@ int runAppCommand(const Globals& g, const RunAppArgs& args) {
   return r->result.value == 0 ? 0 : kExitError;
 }
 
-void addAppCommands(CLI::App& /*app*/, Globals& /*g*/, int& /*rc*/) {}
+// ---- the developer loop ---------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kMainC = R"SRC(// %NAME%: an Aether app. It runs as a WebAssembly component in the node's sandbox and can
+// reach nothing but the host interfaces of wit/host.wit it was granted (see aether.toml).
+// Build: `aether build`; run: `aether run . --yes`; rebuild on save: `aether dev`.
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+
+bool exports_app_run(app_string_t* err) {
+  (void)err;
+  // Who am I? (needs no capability)
+  app_string_t me;
+  aether_host_identity_app_did(&me);
+
+  // Remember how often I ran, in my own key-value space (kv.read / kv.write on app/*).
+  app_string_t key = {(uint8_t*)"app/runs", 8};
+  unsigned runs = 0;
+  app_option_list_u8_t old;
+  aether_host_types_host_error_t e;
+  if (aether_host_kv_get(&key, &old, &e)) {
+    if (old.is_some && old.val.len == 1) runs = old.val.ptr[0];
+    app_option_list_u8_free(&old);
+  } else {
+    aether_host_types_host_error_free(&e);
+  }
+  runs = (runs + 1) & 0xff;
+  uint8_t byte = (uint8_t)runs;
+  app_list_u8_t value = {&byte, 1};
+  if (!aether_host_kv_set(&key, &value, &e)) aether_host_types_host_error_free(&e);
+
+  printf("Hello from %NAME%! I am %.*s, run #%u.\n", (int)me.len, (const char*)me.ptr, runs);
+  app_string_free(&me);
+  return true;
+}
+)SRC";
+
+constexpr std::string_view kToml = R"(# The manifest of %NAME% (docs/formats/manifest.md): what it is, what it runs, what it may do.
+name = "%NAME%"
+version = "0.1.0"
+entry = "build/%NAME%.wasm"
+license = "MIT"
+
+[limits]
+memory = "32MiB"
+
+[[capabilities]]
+right = "kv.read"
+resource = "app/*"
+reason = "to remember how often it ran"
+
+[[capabilities]]
+right = "kv.write"
+resource = "app/*"
+reason = "to remember how often it ran"
+)";
+
+constexpr std::string_view kGitignore = "build/\n";
+
+std::string fill(std::string_view tmpl, const std::string& name) {
+  std::string out(tmpl);
+  for (std::size_t p; (p = out.find("%NAME%")) != std::string::npos;) out.replace(p, 6, name);
+  return out;
+}
+
+Status writeNew(const fs::path& path, std::string_view text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out.flush()) return fail(Errc::kIo, "cannot write " + path.string());
+  return {};
+}
+
+std::string toolsDir() {
+  if (const char* env = std::getenv("AETHER_TOOLS_DIR"); env && *env) return env;
+  return AETHER_DEFAULT_TOOLS_DIR;
+}
+
+std::string shellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+Status runStep(const std::string& what, const std::string& cmd, bool verbose) {
+  if (verbose) std::cerr << "+ " << cmd << "\n";
+  const int rc = std::system(("(" + cmd + ") 1>&2").c_str());
+  if (rc != 0) return fail(Errc::kInternal, what + " failed (exit " + std::to_string(WEXITSTATUS(rc)) + "): " + cmd);
+  return {};
+}
+
+}  // namespace
+
+int scaffoldApp(const Globals& g, const std::string& name, const std::string& tmpl) {
+  if (tmpl != "c") {
+    return reportError(Error{Errc::kUnsupported, "template '" + tmpl + "' is not available (templates: c)"});
+  }
+  cap::Manifest probe;
+  auto check = cap::parseManifest(fill(kToml, name));
+  if (!check) return reportError(Error{Errc::kInvalidArgument, "'" + name + "' is not a valid app name: " + check.error().message});
+  const fs::path dir = name;
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return reportError(Error{Errc::kAlreadyExists, dir.string() + " already exists"});
+  fs::create_directories(dir / "src", ec);
+  fs::create_directories(dir / "wit", ec);
+  if (ec) return reportError(Error{Errc::kIo, "cannot create " + dir.string() + ": " + ec.message()});
+  for (const auto& [path, text] : std::vector<std::pair<fs::path, std::string>>{
+           {dir / "aether.toml", fill(kToml, name)},
+           {dir / "src" / "main.c", fill(kMainC, name)},
+           {dir / "wit" / "host.wit", std::string(sdkHostWit())},
+           {dir / ".gitignore", std::string(kGitignore)}}) {
+    if (auto st = writeNew(path, text); !st) return reportError(st.error());
+  }
+  if (g.json) {
+    printJson({{"app", name}, {"dir", fs::absolute(dir).string()}, {"template", tmpl}});
+  } else {
+    std::cout << "Created app " << name << " in " << dir.string() << "/\n"
+              << "Next: cd " << name << " && aether build && aether run . --yes\n";
+  }
+  return 0;
+}
+
+Result<fs::path> buildApp(const fs::path& dir, bool verbose) {
+  std::ifstream in(dir / "aether.toml");
+  if (!in) return fail(Errc::kNotFound, "no aether.toml in " + dir.string() + " (create an app with `aether init <name> --template c`)");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto m = cap::parseManifest(text);
+  if (!m) return fail(m.error().code, (dir / "aether.toml").string() + ": " + m.error().message);
+  const std::string tools = toolsDir();
+  const std::string wit_bindgen = tools + "/wit-bindgen";
+  const std::string wasm_tools = tools + "/wasm-tools";
+  const std::string adapter = tools + "/wasi_snapshot_preview1.reactor.wasm";
+  for (const auto& t : {wit_bindgen, wasm_tools, adapter}) {
+    if (!fs::exists(t)) {
+      return fail(Errc::kNotFound, t + " is missing: run scripts/install-deps from the Aether source tree, or set AETHER_TOOLS_DIR");
+    }
+  }
+  const std::string cc = AETHER_DEFAULT_WASM_CC;
+  const fs::path build = dir / "build";
+  const fs::path gen = build / "gen";
+  std::error_code ec;
+  fs::create_directories(gen, ec);
+  std::vector<fs::path> sources;
+  for (const auto& e : fs::directory_iterator(dir / "src", ec)) {
+    if (e.path().extension() == ".c") sources.push_back(e.path());
+  }
+  if (sources.empty()) return fail(Errc::kNotFound, "no C sources in " + (dir / "src").string());
+  std::sort(sources.begin(), sources.end());
+  const fs::path out = dir / m->entry;
+  fs::create_directories(out.parent_path(), ec);
+  const fs::path core = build / (m->name + ".core.wasm");
+  AE_TRY(runStep("wit-bindgen", shellQuote(wit_bindgen) + " c " + shellQuote((dir / "wit").string()) +
+                                    " --world app --out-dir " + shellQuote(gen.string()) + " > /dev/null", verbose));
+  std::string compile = shellQuote(cc) + " --target=wasm32-wasi -O2 -mexec-model=reactor -Wl,--strip-debug -I" +
+                        shellQuote(gen.string());
+  for (const auto& s : sources) compile += " " + shellQuote(s.string());
+  compile += " " + shellQuote((gen / "app.c").string()) + " " + shellQuote((gen / "app_component_type.o").string()) +
+             " -o " + shellQuote(core.string());
+  AE_TRY(runStep("compile", compile, verbose));
+  AE_TRY(runStep("wasm-tools component new", shellQuote(wasm_tools) + " component new " + shellQuote(core.string()) +
+                                                 " --adapt wasi_snapshot_preview1=" + shellQuote(adapter) + " -o " +
+                                                 shellQuote(out.string()), verbose));
+  AE_TRY(runStep("wasm-tools validate", shellQuote(wasm_tools) + " validate " + shellQuote(out.string()), verbose));
+  return out;
+}
+
+namespace {
+
+int cmdBuild(const Globals& g, const std::string& dir, bool verbose) {
+  auto out = buildApp(dir, verbose);
+  if (!out) return reportError(out.error());
+  if (g.json) {
+    printJson({{"component", out->string()}, {"bytes", fs::file_size(*out)}});
+  } else {
+    std::cerr << "built " << out->string() << " (" << fs::file_size(*out) << " bytes)\n";
+  }
+  return 0;
+}
+
+// The newest modification time of aether.toml and everything under src/ and wit/.
+fs::file_time_type newestSource(const fs::path& dir) {
+  auto newest = fs::file_time_type::min();
+  std::error_code ec;
+  auto consider = [&](const fs::path& p) {
+    auto t = fs::last_write_time(p, ec);
+    if (!ec && t > newest) newest = t;
+  };
+  consider(dir / "aether.toml");
+  for (const char* sub : {"src", "wit"}) {
+    for (auto it = fs::recursive_directory_iterator(dir / sub, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (it->is_regular_file()) consider(it->path());
+    }
+  }
+  return newest;
+}
+
+int cmdDev(const Globals& g, const std::string& dir, const RunAppArgs& run_args, int max_cycles) {
+  auto seen = fs::file_time_type::min();  // (file_time_type{} is 2174 in libstdc++)
+  int cycles = 0;
+  std::cerr << "aether dev: watching " << fs::absolute(dir).string() << " (Ctrl-C to stop)\n";
+  while (max_cycles <= 0 || cycles < max_cycles) {
+    const auto now = newestSource(dir);
+    if (now != seen) {
+      seen = now;
+      ++cycles;
+      std::cerr << "aether dev: building...\n";
+      if (auto out = buildApp(dir, false); !out) {
+        reportError(out.error());
+      } else {
+        std::cerr << "aether dev: running " << out->string() << "\n";
+        RunAppArgs a = run_args;
+        a.target = dir;
+        (void)runAppCommand(g, a);
+      }
+      std::cerr << "aether dev: waiting for changes\n";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return 0;
+}
+
+}  // namespace
+
+void addAppCommands(CLI::App& app, Globals& g, int& rc) {
+  static std::string build_dir = ".";
+  static bool build_verbose = false;
+  auto* build = app.add_subcommand("build", "Build the app in a directory (C -> Wasm component with the Aether SDK)");
+  build->add_option("dir", build_dir, "App directory (with aether.toml)")->capture_default_str();
+  build->add_flag("-v,--verbose", build_verbose, "Print each tool command");
+  build->callback([&] { rc = cmdBuild(g, build_dir, build_verbose); });
+
+  static std::string dev_dir = ".";
+  static RunAppArgs dev_args;
+  static int dev_cycles = 0;
+  auto* dev = app.add_subcommand("dev", "Rebuild and rerun the app whenever its sources change");
+  dev->add_option("dir", dev_dir, "App directory (with aether.toml)")->capture_default_str();
+  dev->add_flag("--yes,-y", dev_args.yes, "Consent to the app's capabilities without asking");
+  dev->add_option("--grant", dev_args.grants, "Request only this capability; repeatable");
+  dev->add_option("--cycles", dev_cycles, "Stop after this many build+run cycles (0: run until Ctrl-C)");
+  dev->callback([&] { rc = cmdDev(g, dev_dir, dev_args, dev_cycles); });
+}
 
 }  // namespace aether::cli

@@ -49,6 +49,11 @@ int runAppCommand(const Globals& g, const RunAppArgs& args);
 // True for a core module file (binary layer 0, or WAT text starting with "(module").
 bool isCoreModuleFile(const std::string& path);
 
+// `aether init <name> --template c` (app_cmd.cc): a new app directory.
+int scaffoldApp(const Globals& g, const std::string& name, const std::string& tmpl);
+// sdk/wit/host.wit, embedded at build time.
+std::string_view sdkHostWit();
+
 // Command groups. `rc` receives the exit code of whichever command ran.
 // PITFALL: variables bound with add_option/add_flag must outlive app.parse(), which runs after
 // add*Commands returned — never bind locals of add*Commands; use `static` locals (each add* runs

@@ -199,10 +199,22 @@ void addNodeCommands(CLI::App& app, Globals& g, int& rc) {
   // Option targets are static: CLI11 writes them during parse(), after this function returned.
 
   static bool insecure_dev = false;
-  auto* init = app.add_subcommand("init", "Create a node home with a new sealed node key");
+  static std::string init_app, init_template;
+  auto* init = app.add_subcommand(
+      "init", "Create a node home with a new sealed node key; with a NAME, create a new app directory instead");
+  init->add_option("name", init_app, "App name: scaffold ./NAME from a template (see --template)");
+  init->add_option("--template", init_template, "App template: c");
   init->add_flag("--insecure-dev", insecure_dev,
                  "Seal the key with a fixed public passphrase (throwaway nodes only; says so loudly)");
-  init->callback([&] { rc = cmdInit(g, insecure_dev); });
+  init->callback([&] {
+    if (!init_app.empty()) {
+      rc = scaffoldApp(g, init_app, init_template.empty() ? "c" : init_template);
+    } else if (!init_template.empty()) {
+      rc = reportError(Error{Errc::kInvalidArgument, "--template needs an app name: aether init NAME --template c"});
+    } else {
+      rc = cmdInit(g, insecure_dev);
+    }
+  });
 
   app.add_subcommand("up", "Initialize the node if needed, print its DID and run the bundled hello guest")
       ->callback([&] { rc = cmdUp(g); });
