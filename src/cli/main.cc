@@ -64,8 +64,8 @@ int cmdUp(const Globals& g) {
   } else {
     std::cout << (fresh ? "Created node home " : "Using node home ") << n->home().string() << "\n"
               << "Node DID: " << n->did() << "\n"
-              << "Running the bundled hello guest in the sandbox (" << sandbox::Engine::runtimeVersion() << ")...\n"
-              << guest_output << "hello guest finished: status " << r->value << ", fuel used " << r->fuel_used << "\n";
+              << "Running the bundled hello app (a Wasm component) in the sandbox (" << sandbox::Engine::runtimeVersion() << ")...\n"
+              << guest_output << "hello app finished: status " << r->value << ", fuel used " << r->fuel_used << "\n";
   }
   return r->value == 0 ? 0 : kExitError;
 }

@@ -117,9 +117,18 @@ Result<Node> Node::open(const fs::path& home, const PassphraseSource& passphrase
 }
 
 Result<sandbox::RunResult> Node::runHello(const std::function<void(std::string_view)>& print) const {
-  AE_ASSIGN_OR_RETURN(sandbox::Engine engine, sandbox::Engine::create());
-  sandbox::HostContext host{.node_did = did(), .print = print};
-  return engine.run(guests::helloWasm(), "run", host, sandbox::Limits{});
+  // The bundled hello app: a component built with the SDK (guests/hello-component), run through
+  // the same path as any app. It asks for no capability, so there is nothing to consent to.
+  AppPackage app;
+  app.manifest.name = "hello";
+  app.manifest.version = cap::SemVer{0, 1, 0, "", ""};
+  app.manifest.entry = "hello.wasm";
+  const auto wasm = guests::helloComponent();
+  app.wasm.assign(wasm.begin(), wasm.end());
+  AppRunOptions options;
+  options.print = print;
+  AE_ASSIGN_OR_RETURN(AppRunReport report, runApp(app, options));
+  return std::move(report.result);
 }
 
 }  // namespace aether::node

@@ -45,7 +45,7 @@ export AETHER_HOME="$work/node"
 check "up creates the node" env AETHER_PASSPHRASE=s3cret "$AETHER" up
 did=$(grep -o 'did:key:z6Mk[1-9A-HJ-NP-Za-km-z]*' "$work/out" | head -1)
 [ -n "$did" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: up printed no DID"; cat "$work/out"; }
-grep -q "Hello from a sandboxed Wasm guest! The node hosting me is $did." "$work/out" \
+grep -q "Hello from a sandboxed Wasm component! The node hosting me is $did." "$work/out" \
   && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: hello guest greeting missing"; cat "$work/out"; }
 check "up reuses the node" env AETHER_PASSPHRASE=s3cret "$AETHER" --json up
 expect_eq "second up: same DID" "$(json "['did']" <"$work/out")" "$did"
