@@ -65,6 +65,7 @@ int runAppCommand(const Globals& g, const RunAppArgs& args) {
   node::AppRunOptions o;
   o.requested = grants;
   o.fuel = args.fuel;
+  o.time_limit_ms = args.time_limit_ms;
   if (!args.policy_file.empty()) {
     std::ifstream in(args.policy_file);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

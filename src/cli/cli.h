@@ -44,6 +44,7 @@ struct RunAppArgs {
   std::string policy_file;
   std::string token_file;
   std::optional<std::uint64_t> fuel;
+  std::optional<std::uint64_t> time_limit_ms;
 };
 int runAppCommand(const Globals& g, const RunAppArgs& args);
 // True for a core module file (binary layer 0, or WAT text starting with "(module").

@@ -152,7 +152,8 @@ int cmdCid(const Globals& g, const std::string& path) {
   return 0;
 }
 
-int cmdRun(const Globals& g, const std::string& path, const std::string& entry, std::uint64_t fuel) {
+int cmdRun(const Globals& g, const std::string& path, const std::string& entry, std::uint64_t fuel,
+           std::uint64_t time_limit_ms) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return reportError(Error{Errc::kIo, "cannot open " + path});
   Bytes module((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -172,7 +173,7 @@ int cmdRun(const Globals& g, const std::string& path, const std::string& entry, 
                                 std::cout << s << std::flush;
                               }
                             }};
-  auto r = engine->run(module, entry, host, sandbox::Limits{.fuel = fuel});
+  auto r = engine->run(module, entry, host, sandbox::Limits{.fuel = fuel, .time_limit_ms = time_limit_ms});
   if (!r) return reportError(r.error());
   for (const auto& e : r->host_errors) std::cerr << "aether: host call refused: " << e << "\n";
   if (g.json) {
@@ -257,12 +258,15 @@ void addNodeCommands(CLI::App& app, Globals& g, int& rc) {
   run->add_option("--token", run_args.token_file, "Run under this UCAN (delegated to the app's DID) instead of minting one")
       ->check(CLI::ExistingFile);
   run->add_option("--entry", run_entry, "Core modules: exported function to call")->capture_default_str();
-  auto* fuel_opt = run->add_option("--fuel", run_fuel, "Fuel limit")->capture_default_str();
-  run->callback([&, fuel_opt] {
+  auto* fuel_opt = run->add_option("--fuel", run_fuel, "Fuel limit (0: no fuel metering)")->capture_default_str();
+  static std::uint64_t run_time_ms = sandbox::Limits{}.time_limit_ms;
+  auto* time_opt = run->add_option("--time-limit", run_time_ms, "Wall-clock limit in ms (0: none)")->capture_default_str();
+  run->callback([&, fuel_opt, time_opt] {
     run_args.target = run_file;
     if (fuel_opt->count() > 0) run_args.fuel = run_fuel;
+    if (time_opt->count() > 0) run_args.time_limit_ms = run_time_ms;
     if (isCoreModuleFile(run_file)) {
-      rc = cmdRun(g, run_file, run_entry, run_fuel);
+      rc = cmdRun(g, run_file, run_entry, run_fuel, run_time_ms);
     } else {
       rc = runAppCommand(g, run_args);
     }

@@ -316,6 +316,7 @@ Result<AppRunReport> Node::runApp(const AppPackage& app, const AppRunOptions& op
   host.services = &services;
   sandbox::Limits limits;
   limits.fuel = options.fuel.value_or(approval->limits.fuel);
+  if (options.time_limit_ms) limits.time_limit_ms = *options.time_limit_ms;
   limits.max_memory_bytes = static_cast<std::int64_t>(std::min<std::uint64_t>(approval->limits.memory, std::uint64_t{4} << 30));
   AE_ASSIGN_OR_RETURN(sandbox::RunResult result, engine.runComponent(app.wasm, host, limits));
   return AppRunReport{std::move(result), app_did, granted, std::move(services.denials)};

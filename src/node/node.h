@@ -62,7 +62,8 @@ struct AppRunOptions {
   // any app that requests a capability.
   std::function<Result<bool>(const std::string& consent_text)> consent;
   std::function<void(std::string_view)> print;
-  std::optional<std::uint64_t> fuel;  // overrides the negotiated fuel limit
+  std::optional<std::uint64_t> fuel;  // overrides the negotiated fuel limit (0: unmetered)
+  std::optional<std::uint64_t> time_limit_ms;  // wall-clock limit (default sandbox::Limits's)
   // Run under this UCAN instead of minting one (e.g. a token another party delegated to the
   // app's DID). It must verify against the node's DID as the root and name the app's DID as
   // its audience, else the app does not start (kPermissionDenied / the verifier's code, with

@@ -861,9 +861,7 @@ Result<internal::StorePtr> makeStore(wasm_engine_t* engine, const Limits& limits
   wasmtime_context_t* cx = wasmtime_store_context(store.get());
   wasmtime_store_limiter(store.get(), limits.max_memory_bytes, limits.max_table_elements, kMaxInstances, kMaxTables,
                          kMaxMemories);
-  if (ErrorPtr err(wasmtime_context_set_fuel(cx, limits.fuel)); err) {
-    return fail(Errc::kWasm, "cannot set fuel: " + errorMessage(err.get()));
-  }
+  AE_TRY(internal::applyRunLimits(cx, limits));
   // wasi_config_new() starts empty: no preopened directories, no environment variables, no
   // arguments, empty stdin, stdout/stderr discarded, no network (every socket address denied,
   // no name lookups). Wall and monotonic clocks and random are the host's.
@@ -970,7 +968,7 @@ Result<RunResult> Engine::runComponent(ByteView component_bytes, const HostConte
     // wasi:cli/exit.exit (libc's exit()) ends the run like a return from run(): 0 is ok.
     if (int status = 0; wasmtime_error_exit_status(call_err.get(), &status)) {
       RunResult out;
-      out.fuel_used = limits.fuel - remaining;
+      out.fuel_used = internal::fuelBudget(limits) - remaining;
       out.host_errors = std::move(env.errors);
       if (status != 0) {
         out.value = 1;
@@ -981,11 +979,15 @@ Result<RunResult> Engine::runComponent(ByteView component_bytes, const HostConte
     if (outOfFuel(cx)) {
       return fail(Errc::kLimitExceeded, "guest ran out of fuel (limit " + std::to_string(limits.fuel) + ")");
     }
-    return fail(Errc::kWasm, "guest trapped: " + errorMessage(call_err.get()));
+    const std::string msg = errorMessage(call_err.get());
+    if (msg.find("wasm trap: interrupt") != std::string::npos) {
+      return fail(Errc::kLimitExceeded, "guest ran past its time limit of " + std::to_string(limits.time_limit_ms) + " ms");
+    }
+    return fail(Errc::kWasm, "guest trapped: " + msg);
   }
 
   RunResult out;
-  out.fuel_used = limits.fuel - remaining;
+  out.fuel_used = internal::fuelBudget(limits) - remaining;
   out.host_errors = std::move(env.errors);
   if (result.kind != WASMTIME_COMPONENT_RESULT) return fail(Errc::kWasm, "export 'run' returned a non-result");
   if (!result.of.result.is_ok) {

@@ -4,7 +4,9 @@
 
 #include <wasmtime.h>
 
+#include <chrono>
 #include <memory>
+#include <thread>
 #include <string>
 
 #include "base/base.h"
@@ -12,9 +14,18 @@
 
 namespace aether::sandbox {
 
+// Epoch interruption: a ticker thread advances the engine's epoch every kEpochTick; a store's
+// deadline is its time limit in ticks.
+inline constexpr std::chrono::milliseconds kEpochTick{10};
+
 struct Engine::Impl {
   wasm_engine_t* engine = nullptr;
+  std::jthread ticker;  // started by Engine::create; stopped before the engine is deleted
   ~Impl() {
+    if (ticker.joinable()) {
+      ticker.request_stop();
+      ticker.join();
+    }
     if (engine) wasm_engine_delete(engine);
   }
 };
@@ -33,6 +44,10 @@ struct StoreDeleter {
 using ErrorPtr = std::unique_ptr<wasmtime_error_t, ErrorDeleter>;
 using TrapPtr = std::unique_ptr<wasm_trap_t, TrapDeleter>;
 using StorePtr = std::unique_ptr<wasmtime_store_t, StoreDeleter>;
+
+// Fuel and the epoch deadline of a new store from `limits` (fuel 0 = unmetered).
+Status applyRunLimits(wasmtime_context_t* cx, const Limits& limits);
+std::uint64_t fuelBudget(const Limits& limits);
 
 // Text of a Wasmtime error / trap (the C API's trailing NUL removed).
 std::string errorMessage(const wasmtime_error_t* e);

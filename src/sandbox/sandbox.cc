@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <string>
+#include <limits>
 #include <vector>
 
 #include "sandbox/internal.h"
@@ -69,6 +70,22 @@ std::string trapMessage(const wasm_trap_t* t) {
   wasm_message_t msg;
   wasm_trap_message(t, &msg);
   return takeMessage(msg);
+}
+
+std::uint64_t fuelBudget(const Limits& limits) {
+  return limits.fuel == 0 ? std::numeric_limits<std::uint64_t>::max() : limits.fuel;
+}
+
+Status applyRunLimits(wasmtime_context_t* cx, const Limits& limits) {
+  if (ErrorPtr err(wasmtime_context_set_fuel(cx, fuelBudget(limits))); err) {
+    return fail(Errc::kWasm, "cannot set fuel: " + errorMessage(err.get()));
+  }
+  // Ticks from now; +1 so a deadline never lands before a full tick has passed.
+  const std::uint64_t ticks = limits.time_limit_ms == 0
+                                  ? std::numeric_limits<std::uint64_t>::max() / 2
+                                  : limits.time_limit_ms / static_cast<std::uint64_t>(kEpochTick.count()) + 1;
+  wasmtime_context_set_epoch_deadline(cx, ticks);
+  return {};
 }
 
 }  // namespace internal
@@ -178,10 +195,17 @@ Result<Engine> Engine::create() {
   wasmtime_config_consume_fuel_set(config, true);
   wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
   wasmtime_config_wasm_component_model_set(config, true);  // for runComponent (component.cc)
+  wasmtime_config_epoch_interruption_set(config, true);
   wasm_engine_t* engine = wasm_engine_new_with_config(config);  // takes ownership of config
   if (engine == nullptr) return fail(Errc::kWasm, "wasmtime: cannot create engine");
   auto impl = std::make_unique<Impl>();
   impl->engine = engine;
+  impl->ticker = std::jthread([engine](std::stop_token stop) {
+    while (!stop.stop_requested()) {
+      std::this_thread::sleep_for(kEpochTick);
+      wasmtime_engine_increment_epoch(engine);
+    }
+  });
   return Engine(std::move(impl));
 }
 
@@ -208,9 +232,7 @@ Result<RunResult> Engine::run(ByteView module_bytes, std::string_view entry, con
   wasmtime_context_t* cx = wasmtime_store_context(store.get());
   wasmtime_store_limiter(store.get(), limits.max_memory_bytes, limits.max_table_elements,
                          /*instances=*/1, /*tables=*/4, /*memories=*/1);
-  if (ErrorPtr err(wasmtime_context_set_fuel(cx, limits.fuel)); err) {
-    return fail(Errc::kWasm, "cannot set fuel: " + errorMessage(err.get()));
-  }
+  AE_TRY(internal::applyRunLimits(cx, limits));
 
   std::vector<std::string> host_errors;
   CallEnv env{&host, &host_errors};
@@ -262,11 +284,14 @@ Result<RunResult> Engine::run(ByteView module_bytes, std::string_view entry, con
     if (wasmtime_trap_code(trap.get(), &code) && code == WASMTIME_TRAP_CODE_OUT_OF_FUEL) {
       return fail(Errc::kLimitExceeded, "guest ran out of fuel (limit " + std::to_string(limits.fuel) + ")");
     }
+    if (wasmtime_trap_code(trap.get(), &code) && code == WASMTIME_TRAP_CODE_INTERRUPT) {
+      return fail(Errc::kLimitExceeded, "guest ran past its time limit of " + std::to_string(limits.time_limit_ms) + " ms");
+    }
     return fail(Errc::kWasm, "guest trapped: " + trapMessage(trap.get()));
   }
   RunResult out;
   out.value = returns_i32 ? result.of.i32 : 0;
-  out.fuel_used = limits.fuel - remaining;
+  out.fuel_used = internal::fuelBudget(limits) - remaining;
   out.host_errors = std::move(host_errors);
   return out;
 }

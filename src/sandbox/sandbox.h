@@ -22,7 +22,11 @@ namespace aether::sandbox {
 
 // Per-run resource limits.
 struct Limits {
-  std::uint64_t fuel = 50'000'000;               // instructions-ish; exhaustion traps the guest
+  std::uint64_t fuel = 50'000'000;               // instructions-ish; exhaustion traps the guest;
+                                                  // 0 = no fuel metering for this run
+  // Wall-clock budget of the run (epoch interruption, 10 ms granularity): stops a guest that
+  // loops without burning fuel too. 0 = none.
+  std::uint64_t time_limit_ms = 10'000;
   std::int64_t max_memory_bytes = 16 << 20;       // memory.grow past this returns -1
   std::int64_t max_table_elements = 10'000;
   // Components only: bytes of text a run may emit (stdout + stderr + log.write messages);

@@ -45,6 +45,7 @@ healthy() {
 }
 
 expect "infinite loop" 1 "limit-exceeded: guest ran out of fuel" run --fuel 50000000 "$CORPUS/spin.wat"
+expect "infinite loop, fuel off: the epoch deadline" 1 "limit-exceeded: guest ran past its time limit of 300 ms" run --fuel 0 --time-limit 300 "$CORPUS/spin.wat"
 expect "memory.grow bomb (16 MiB = 256 pages)" 1 "guest returned status 256" run "$CORPUS/membomb.wat"
 expect "deep recursion" 1 "wasm: .*(call stack exhausted|stack overflow)" run "$CORPUS/recursion.wat"
 expect "table growth bomb (10 000 elements)" 1 "guest returned status 10000" run "$CORPUS/tablebomb.wat"

@@ -285,6 +285,9 @@ func dhtCommand(mode string, args []string) {
 			if err := d.Provide(ctx, c, true); err != nil {
 				die("provide: %v", err)
 			}
+			// ADD_PROVIDER is fire-and-forget (no response): give the message time to leave
+			// before this process closes its connections.
+			time.Sleep(500 * time.Millisecond)
 			printJSON(map[string]any{"ok": true, "peer_id": h.ID().String()})
 			return
 		}
