@@ -3,23 +3,7 @@
 # Yamux + /ipfs/ping/1.0.0 + /ipfs/id/1.0.0 + /perf/1.0.0, both directions, plus a dial that must fail on a
 # wrong peer id.
 # usage: libp2p_go.sh <aether_net_tool> <build dir>
-set -u
-TOOL=${1:?usage: libp2p_go.sh <aether_net_tool> <build dir>}
-BUILD=${2:?usage: libp2p_go.sh <aether_net_tool> <build dir>}
-HERE=$(cd "$(dirname "$0")" && pwd)
-GOPEER="$BUILD/aether-libp2p-go-peer"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-passed=0
-failed=0
-ok() { echo "PASS: $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+source "$(cd "$(dirname "$0")" && pwd)/lib/go_peer.sh"
 
 json_field() {  # json_field <file> <field>
   python3 -c 'import json,sys
@@ -56,10 +40,7 @@ wait_for_line() {  # wait_for_line <file> (up to 30 s)
   return 1
 }
 
-echo "== building the go-libp2p peer"
-if ! (cd "$HERE/go" && GOFLAGS=-mod=readonly go build -o "$GOPEER" .); then
-  echo "FAIL: go build"; echo "0 passed, 1 failed"; exit 1
-fi
+build_go_peer
 
 # Listeners read stdin until EOF: a fifo held open by this script keeps them alive.
 start_listener() {  # start_listener <name> <cmd...>; sets LISTEN_OUT

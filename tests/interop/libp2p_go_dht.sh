@@ -6,30 +6,12 @@
 #   /ipfs/kad/1.0.0    "pk" records (go-libp2p-kad-dht allows only pk/ipns there) both ways,
 #                      provider records: ADD_PROVIDER by one, GET_PROVIDERS by the other
 # usage: libp2p_go_dht.sh <aether_net_tool> <build dir>
-set -u
-TOOL=${1:?usage: libp2p_go_dht.sh <aether_net_tool> <build dir>}
-BUILD=${2:?usage: libp2p_go_dht.sh <aether_net_tool> <build dir>}
-HERE=$(cd "$(dirname "$0")" && pwd)
-GOPEER="$BUILD/aether-libp2p-go-peer"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-passed=0
-failed=0
-ok() { echo "PASS: $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+source "$(cd "$(dirname "$0")" && pwd)/lib/go_peer.sh"
 field() { python3 -c 'import json,sys
 try: print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]).get(sys.argv[2], ""))
 except Exception: print("")' "$1" "$2"; }
 
-echo "== building the go-libp2p peer"
-if ! (cd "$HERE/go" && GOFLAGS=-mod=readonly go build -o "$GOPEER" .); then
-  echo "FAIL: go build"; echo "0 passed, 1 failed"; exit 1
-fi
+build_go_peer
 
 # run <name> <cmd...>: runs with a timeout, output in $WORK/<name>.out
 run() {

@@ -26,6 +26,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -71,13 +72,22 @@ net::DhtOptions dhtOptions(bool aether) {
   return o;
 }
 
+// A fresh identity and a Host on `io` (every mode starts with one).
+Status makeHost(asio::io_context& io, crypto::Rng& rng, std::optional<crypto::Ed25519KeyPair>& identity,
+                std::optional<net::Host>& host) {
+  AE_ASSIGN_OR_RETURN(auto key, crypto::Ed25519KeyPair::generate(rng));
+  identity.emplace(std::move(key));
+  AE_ASSIGN_OR_RETURN(auto h, net::Host::create(io, *identity, rng));
+  host.emplace(std::move(h));
+  return {};
+}
+
 int listenMode(int seconds, bool with_dht = false) {
   asio::io_context io;
   crypto::SystemRng rng;
-  auto identity = crypto::Ed25519KeyPair::generate(rng);
-  if (!identity) return failJson(identity.error().toString());
-  auto host = net::Host::create(io, *identity, rng);
-  if (!host) return failJson(host.error().toString());
+  std::optional<crypto::Ed25519KeyPair> identity;
+  std::optional<net::Host> host;
+  if (auto st = makeHost(io, rng, identity, host); !st) return failJson(st.error().toString());
   host->enablePing();
   host->enableIdentify({.protocol_version = "ipfs/0.1.0", .agent_version = "aether/interop"});
   host->enablePerf();
@@ -112,10 +122,9 @@ int listenMode(int seconds, bool with_dht = false) {
 int dialMode(const std::string& addr_text, const std::string* expected_text) {
   asio::io_context io;
   crypto::SystemRng rng;
-  auto identity = crypto::Ed25519KeyPair::generate(rng);
-  if (!identity) return failJson(identity.error().toString());
-  auto host = net::Host::create(io, *identity, rng);
-  if (!host) return failJson(host.error().toString());
+  std::optional<crypto::Ed25519KeyPair> identity;
+  std::optional<net::Host> host;
+  if (auto st = makeHost(io, rng, identity, host); !st) return failJson(st.error().toString());
   host->enablePing();
   host->enableIdentify({.protocol_version = "ipfs/0.1.0", .agent_version = "aether/interop"});
   auto addr = codec::Multiaddr::parse(addr_text);
@@ -198,10 +207,9 @@ int dialMode(const std::string& addr_text, const std::string* expected_text) {
 int perfMode(const std::string& addr_text, std::uint64_t up, std::uint64_t down, int runs) {
   asio::io_context io;
   crypto::SystemRng rng;
-  auto identity = crypto::Ed25519KeyPair::generate(rng);
-  if (!identity) return failJson(identity.error().toString());
-  auto host = net::Host::create(io, *identity, rng);
-  if (!host) return failJson(host.error().toString());
+  std::optional<crypto::Ed25519KeyPair> identity;
+  std::optional<net::Host> host;
+  if (auto st = makeHost(io, rng, identity, host); !st) return failJson(st.error().toString());
   auto addr = codec::Multiaddr::parse(addr_text);
   if (!addr) return failJson("bad multiaddr: " + addr.error().toString());
   int rc = 1;
@@ -246,10 +254,9 @@ int perfMode(const std::string& addr_text, std::uint64_t up, std::uint64_t down,
 int dhtMode(const std::string& mode, const std::vector<std::string>& args) {
   asio::io_context io;
   crypto::SystemRng rng;
-  auto identity = crypto::Ed25519KeyPair::generate(rng);
-  if (!identity) return failJson(identity.error().toString());
-  auto host = net::Host::create(io, *identity, rng);
-  if (!host) return failJson(host.error().toString());
+  std::optional<crypto::Ed25519KeyPair> identity;
+  std::optional<net::Host> host;
+  if (auto st = makeHost(io, rng, identity, host); !st) return failJson(st.error().toString());
   host->enableIdentify({.protocol_version = "ipfs/0.1.0", .agent_version = "aether/interop"});
   if (auto l = host->listen("127.0.0.1", 0); !l) return failJson(l.error().toString());
   net::Dht dht(*host, dhtOptions(mode == "dht-put" || mode == "dht-get"));

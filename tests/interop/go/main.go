@@ -67,6 +67,19 @@ func newHost(listen bool) (host.Host, error) {
 	return libp2p.New(opts...)
 }
 
+// peerInfo parses /ip4/../tcp/../p2p/<id> (or dies with a JSON error).
+func peerInfo(addr string) *peer.AddrInfo {
+	maddr, err := ma.NewMultiaddr(addr)
+	if err != nil {
+		die("bad multiaddr %q: %v", addr, err)
+	}
+	info, err := peer.AddrInfoFromP2pAddr(maddr)
+	if err != nil {
+		die("multiaddr needs /p2p/: %v", err)
+	}
+	return info
+}
+
 func die(format string, args ...any) {
 	out, _ := json.Marshal(map[string]any{"ok": false, "error": fmt.Sprintf(format, args...)})
 	fmt.Println(string(out))
@@ -181,14 +194,7 @@ func newDHT(h host.Host, aether bool) *dht.IpfsDHT {
 
 // A DHT node that joins through one peer and waits until that peer is in its routing table.
 func joinDHT(ctx context.Context, addr string, aether bool) (host.Host, *dht.IpfsDHT) {
-	maddr, err := ma.NewMultiaddr(addr)
-	if err != nil {
-		die("bad multiaddr %q: %v", addr, err)
-	}
-	info, err := peer.AddrInfoFromP2pAddr(maddr)
-	if err != nil {
-		die("multiaddr needs /p2p/: %v", err)
-	}
+	info := peerInfo(addr)
 	h, err := newHost(true)
 	if err != nil {
 		die("new host: %v", err)
@@ -328,14 +334,7 @@ func servePerf(s network.Stream) {
 }
 
 func perfClient(addr string, upload, download uint64, runs int) {
-	maddr, err := ma.NewMultiaddr(addr)
-	if err != nil {
-		die("bad multiaddr %q: %v", addr, err)
-	}
-	info, err := peer.AddrInfoFromP2pAddr(maddr)
-	if err != nil {
-		die("multiaddr needs /p2p/: %v", err)
-	}
+	info := peerInfo(addr)
 	h, err := newHost(false)
 	if err != nil {
 		die("new host: %v", err)
@@ -413,14 +412,7 @@ func identifiedJSON(h host.Host, ev event.EvtPeerIdentificationCompleted) []byte
 }
 
 func dial(addr string) {
-	maddr, err := ma.NewMultiaddr(addr)
-	if err != nil {
-		die("bad multiaddr %q: %v", addr, err)
-	}
-	info, err := peer.AddrInfoFromP2pAddr(maddr)
-	if err != nil {
-		die("multiaddr needs /p2p/: %v", err)
-	}
+	info := peerInfo(addr)
 	h, err := newHost(false)
 	if err != nil {
 		die("new host: %v", err)
