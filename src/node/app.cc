@@ -309,7 +309,13 @@ Result<AppRunReport> Node::runApp(const AppPackage& app, const AppRunOptions& op
   NodeServices services(vault.get(), app.manifest.name, app_did, app_key, home() / "audit.log");
   TokenGate gate(verifier, token, app_did);
 
-  AE_ASSIGN_OR_RETURN(sandbox::Engine engine, sandbox::Engine::create());
+  // Compiled components are cached under the home, authenticated with a key of the node's.
+  AE_ASSIGN_OR_RETURN(crypto::SecretBytes seed, key().seed());
+  AE_ASSIGN_OR_RETURN(crypto::SecretBytes cache_key,
+                      crypto::hkdfSha256(seed.view(), {}, toBytes("aether module cache v1"), 32));
+  sandbox::EngineOptions engine_options{home() / "cache" / "components",
+                                        Bytes(cache_key.view().begin(), cache_key.view().end())};
+  AE_ASSIGN_OR_RETURN(sandbox::Engine engine, sandbox::Engine::create(engine_options));
   sandbox::HostContext host{.node_did = did(), .print = options.print};
   host.app_did = app_did;
   host.gate = &gate;

@@ -50,9 +50,7 @@ constexpr int kMaxInstances = 32;
 constexpr int kMaxTables = 32;
 constexpr int kMaxMemories = 8;
 
-struct ComponentDeleter {
-  void operator()(wasmtime_component_t* c) const { wasmtime_component_delete(c); }
-};
+using internal::ComponentDeleter;
 struct ComponentLinkerDeleter {
   void operator()(wasmtime_component_linker_t* l) const { wasmtime_component_linker_delete(l); }
 };
@@ -917,11 +915,7 @@ Result<RunResult> Engine::runComponent(ByteView component_bytes, const HostConte
                 "`wasm-tools component new`)");
   }
 
-  wasmtime_component_t* raw_component = nullptr;
-  if (ErrorPtr err(wasmtime_component_new(impl_->engine, wasm.data(), wasm.size(), &raw_component)); err) {
-    return fail(Errc::kWasm, "cannot compile component: " + errorMessage(err.get()));
-  }
-  std::unique_ptr<wasmtime_component_t, ComponentDeleter> component(raw_component);
+  AE_ASSIGN_OR_RETURN(internal::ComponentPtr component, internal::compileComponent(*impl_, wasm));
 
   // Destroyed after the store and linker that point at it.
   CallEnv env{&host, &limits, {}, 0};

@@ -4,6 +4,7 @@
 
 #include <wasmtime.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -20,6 +21,10 @@ inline constexpr std::chrono::milliseconds kEpochTick{10};
 
 struct Engine::Impl {
   wasm_engine_t* engine = nullptr;
+  EngineOptions options;
+  std::atomic<std::uint64_t> compiles{0};
+  std::atomic<std::uint64_t> cache_hits{0};
+  std::atomic<std::uint64_t> cache_rejects{0};
   std::jthread ticker;  // started by Engine::create; stopped before the engine is deleted
   ~Impl() {
     if (ticker.joinable()) {
@@ -48,6 +53,13 @@ using StorePtr = std::unique_ptr<wasmtime_store_t, StoreDeleter>;
 // Fuel and the epoch deadline of a new store from `limits` (fuel 0 = unmetered).
 Status applyRunLimits(wasmtime_context_t* cx, const Limits& limits);
 std::uint64_t fuelBudget(const Limits& limits);
+
+// A compiled component for `wasm` (binary), from the engine's cache when it has a valid entry.
+struct ComponentDeleter {
+  void operator()(wasmtime_component_t* c) const { wasmtime_component_delete(c); }
+};
+using ComponentPtr = std::unique_ptr<wasmtime_component_t, ComponentDeleter>;
+Result<ComponentPtr> compileComponent(Engine::Impl& engine, ByteView wasm);
 
 // Text of a Wasmtime error / trap (the C API's trailing NUL removed).
 std::string errorMessage(const wasmtime_error_t* e);

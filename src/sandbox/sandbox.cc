@@ -2,6 +2,8 @@
 
 #include <wasmtime.h>
 
+#include <sys/stat.h>
+
 #include <cstring>
 #include <string>
 #include <limits>
@@ -189,7 +191,20 @@ Engine::~Engine() = default;
 
 std::string_view Engine::runtimeVersion() { return "wasmtime " WASMTIME_VERSION; }
 
-Result<Engine> Engine::create() {
+Result<Engine> Engine::create() { return create(EngineOptions{}); }
+
+EngineStats Engine::stats() const {
+  return EngineStats{impl_->compiles.load(), impl_->cache_hits.load(), impl_->cache_rejects.load()};
+}
+
+Result<Engine> Engine::create(const EngineOptions& options) {
+  if (!options.cache_dir.empty()) {
+    if (options.cache_key.size() != 32) return fail(Errc::kInvalidArgument, "engine: the module cache needs a 32-byte key");
+    std::error_code ec;
+    std::filesystem::create_directories(options.cache_dir, ec);
+    if (ec) return fail(Errc::kIo, "engine: cannot create " + options.cache_dir.string() + ": " + ec.message());
+    ::chmod(options.cache_dir.c_str(), 0700);
+  }
   wasm_config_t* config = wasm_config_new();
   if (config == nullptr) return fail(Errc::kWasm, "wasmtime: cannot allocate engine config");
   wasmtime_config_consume_fuel_set(config, true);
@@ -200,6 +215,7 @@ Result<Engine> Engine::create() {
   if (engine == nullptr) return fail(Errc::kWasm, "wasmtime: cannot create engine");
   auto impl = std::make_unique<Impl>();
   impl->engine = engine;
+  impl->options = options;
   impl->ticker = std::jthread([engine](std::stop_token stop) {
     while (!stop.stop_requested()) {
       std::this_thread::sleep_for(kEpochTick);

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -146,6 +147,22 @@ struct RunResult {
                                          // (at most 64 KiB, then " [truncated]")
 };
 
+// Engine-wide settings.
+struct EngineOptions {
+  // Where compiled components are kept between runs ("" = no cache). A second run of the same
+  // component skips Cranelift. Files are <sha256 of component + engine config>.cwasm, 0600,
+  // each authenticated with keyed BLAKE2b under `cache_key` before Wasmtime may read it
+  // (deserializing untrusted bytes is unsafe): a tampered or foreign file is recompiled.
+  std::filesystem::path cache_dir;
+  Bytes cache_key;  // 32 bytes when cache_dir is set (the node derives it from its key)
+};
+
+struct EngineStats {
+  std::uint64_t compiles = 0;    // components compiled by Cranelift
+  std::uint64_t cache_hits = 0;  // components loaded from cache_dir
+  std::uint64_t cache_rejects = 0;  // cache files that failed authentication or loading
+};
+
 struct HostFunctionInfo {
   std::string interface_name;  // "aether:host/kv@0.1.0"
   std::string function;        // "get"
@@ -154,8 +171,11 @@ struct HostFunctionInfo {
 
 class Engine {
  public:
-  // Creates a Wasmtime engine (Cranelift, fuel metering on, component model on).
+  // Creates a Wasmtime engine (Cranelift, fuel metering on, component model on, epochs).
   static Result<Engine> create();
+  // kInvalidArgument for a cache_dir without a 32-byte key; kIo if cache_dir cannot be created.
+  static Result<Engine> create(const EngineOptions& options);
+  EngineStats stats() const;
 
   Engine(Engine&&) noexcept;
   Engine& operator=(Engine&&) noexcept;
@@ -189,8 +209,9 @@ class Engine {
   // "wasmtime 48.0.8" — the embedded runtime's version.
   static std::string_view runtimeVersion();
 
+  struct Impl;  // opaque (src/sandbox/internal.h)
+
  private:
-  struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
