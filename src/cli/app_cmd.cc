@@ -1,4 +1,5 @@
 // `aether run` for apps: directories with aether.toml and Wasm components, with consent.
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <algorithm>
@@ -10,6 +11,15 @@
 
 #include "cli/cli.h"
 #include "cli/terminal.h"
+
+namespace aether::guests {
+extern const std::uint8_t sdk_template_c_aether_toml_data[];
+extern const std::size_t sdk_template_c_aether_toml_size;
+extern const std::uint8_t sdk_template_c_main_c_data[];
+extern const std::size_t sdk_template_c_main_c_size;
+extern const std::uint8_t sdk_template_c_gitignore_data[];
+extern const std::size_t sdk_template_c_gitignore_size;
+}  // namespace aether::guests
 
 namespace aether::cli {
 
@@ -28,6 +38,24 @@ std::string_view watStart(std::string_view text) {
     if (nl == std::string_view::npos) return {};
     text.remove_prefix(nl + 1);
   }
+}
+
+// The newest modification time of aether.toml and everything under src/ and wit/.
+fs::file_time_type newestSource(const fs::path& dir) {
+  auto newest = fs::file_time_type::min();
+  std::error_code ec;
+  auto consider = [&](const fs::path& p) {
+    auto t = fs::last_write_time(p, ec);
+    if (!ec && t > newest) newest = t;
+  };
+  consider(dir / "aether.toml");
+  for (const char* sub : {"src", "wit"}) {
+    for (auto it = fs::recursive_directory_iterator(dir / sub, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (it->is_regular_file()) consider(it->path());
+    }
+  }
+  return newest;
 }
 }  // namespace
 
@@ -51,6 +79,12 @@ int runAppCommand(const Globals& g, const RunAppArgs& args) {
   }
   auto app = node::loadAppPackage(args.target, grants);
   if (!app) return reportError(app.error());
+  if (std::error_code ec; fs::is_directory(args.target, ec)) {
+    const auto built = fs::last_write_time(fs::path(args.target) / app->manifest.entry, ec);
+    if (!ec && newestSource(args.target) > built) {
+      std::cerr << "aether: warning: " << app->manifest.entry << " is older than the app's sources: run `aether build`\n";
+    }
+  }
   {
     const Bytes& w = app->wasm;
     std::string_view text = asChars(ByteView(w).first(std::min<std::size_t>(w.size(), 4096)));
@@ -114,7 +148,8 @@ int runAppCommand(const Globals& g, const RunAppArgs& args) {
                {"status", r->result.value},
                {"error", r->result.guest_error},
                {"fuel_used", r->result.fuel_used},
-               {"denials", denials}});
+               {"denials", denials},
+               {"token", r->token}});
   } else if (r->result.value != 0) {
     std::cerr << "aether: app " << app->manifest.name << " failed: " << r->result.guest_error << "\n";
   }
@@ -125,63 +160,11 @@ int runAppCommand(const Globals& g, const RunAppArgs& args) {
 
 namespace {
 
-constexpr std::string_view kMainC = R"SRC(// %NAME%: an Aether app. It runs as a WebAssembly component in the node's sandbox and can
-// reach nothing but the host interfaces of wit/host.wit it was granted (see aether.toml).
-// Build: `aether build`; run: `aether run . --yes`; rebuild on save: `aether dev`.
-#include <stdio.h>
-#include <string.h>
-
-#include "app.h"
-
-bool exports_app_run(app_string_t* err) {
-  (void)err;
-  // Who am I? (needs no capability)
-  app_string_t me;
-  aether_host_identity_app_did(&me);
-
-  // Remember how often I ran, in my own key-value space (kv.read / kv.write on app/*).
-  app_string_t key = {(uint8_t*)"app/runs", 8};
-  unsigned runs = 0;
-  app_option_list_u8_t old;
-  aether_host_types_host_error_t e;
-  if (aether_host_kv_get(&key, &old, &e)) {
-    if (old.is_some && old.val.len == 1) runs = old.val.ptr[0];
-    app_option_list_u8_free(&old);
-  } else {
-    aether_host_types_host_error_free(&e);
-  }
-  runs = (runs + 1) & 0xff;
-  uint8_t byte = (uint8_t)runs;
-  app_list_u8_t value = {&byte, 1};
-  if (!aether_host_kv_set(&key, &value, &e)) aether_host_types_host_error_free(&e);
-
-  printf("Hello from %NAME%! I am %.*s, run #%u.\n", (int)me.len, (const char*)me.ptr, runs);
-  app_string_free(&me);
-  return true;
+// The templates: sdk/templates/c/ embedded at build time (src/cli/CMakeLists.txt); "%NAME%" in
+// them is the app's name.
+std::string_view embedded(const std::uint8_t* data, std::size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
 }
-)SRC";
-
-constexpr std::string_view kToml = R"(# The manifest of %NAME% (docs/formats/manifest.md): what it is, what it runs, what it may do.
-name = "%NAME%"
-version = "0.1.0"
-entry = "build/%NAME%.wasm"
-license = "MIT"
-
-[limits]
-memory = "32MiB"
-
-[[capabilities]]
-right = "kv.read"
-resource = "app/*"
-reason = "to remember how often it ran"
-
-[[capabilities]]
-right = "kv.write"
-resource = "app/*"
-reason = "to remember how often it ran"
-)";
-
-constexpr std::string_view kGitignore = "build/\n";
 
 std::string fill(std::string_view tmpl, const std::string& name) {
   std::string out(tmpl);
@@ -201,6 +184,12 @@ std::string toolsDir() {
   return AETHER_DEFAULT_TOOLS_DIR;
 }
 
+// $AETHER_WASM_CC, else the clang CMake found when aether was built.
+std::string wasmCompiler() {
+  if (const char* env = std::getenv("AETHER_WASM_CC"); env && *env) return env;
+  return AETHER_DEFAULT_WASM_CC;
+}
+
 std::string shellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
@@ -213,6 +202,12 @@ std::string shellQuote(const std::string& s) {
 Status runStep(const std::string& what, const std::string& cmd, bool verbose) {
   if (verbose) std::cerr << "+ " << cmd << "\n";
   const int rc = std::system(("(" + cmd + ") 1>&2").c_str());
+  // std::system ignores SIGINT in this process while the tool runs: a Ctrl-C that stopped the
+  // tool must stop `aether build` / `aether dev` too, not read as a failed build.
+  if ((WIFSIGNALED(rc) && WTERMSIG(rc) == SIGINT) || (WIFEXITED(rc) && WEXITSTATUS(rc) == 128 + SIGINT)) {
+    std::raise(SIGINT);
+    std::_Exit(128 + SIGINT);
+  }
   if (rc != 0) return fail(Errc::kInternal, what + " failed (exit " + std::to_string(WEXITSTATUS(rc)) + "): " + cmd);
   return {};
 }
@@ -223,9 +218,12 @@ int scaffoldApp(const Globals& g, const std::string& name, const std::string& tm
   if (tmpl != "c") {
     return reportError(Error{Errc::kUnsupported, "template '" + tmpl + "' is not available (templates: c)"});
   }
-  cap::Manifest probe;
-  auto check = cap::parseManifest(fill(kToml, name));
+  const std::string_view toml = embedded(guests::sdk_template_c_aether_toml_data, guests::sdk_template_c_aether_toml_size);
+  const std::string_view main_c = embedded(guests::sdk_template_c_main_c_data, guests::sdk_template_c_main_c_size);
+  const std::string_view gitignore = embedded(guests::sdk_template_c_gitignore_data, guests::sdk_template_c_gitignore_size);
+  auto check = cap::parseManifest(fill(toml, name));
   if (!check) return reportError(Error{Errc::kInvalidArgument, "'" + name + "' is not a valid app name: " + check.error().message});
+  if (check->name != name) return reportError(Error{Errc::kInvalidArgument, "'" + name + "' is not a valid app name"});
   const fs::path dir = name;
   std::error_code ec;
   if (fs::exists(dir, ec)) return reportError(Error{Errc::kAlreadyExists, dir.string() + " already exists"});
@@ -233,10 +231,10 @@ int scaffoldApp(const Globals& g, const std::string& name, const std::string& tm
   fs::create_directories(dir / "wit", ec);
   if (ec) return reportError(Error{Errc::kIo, "cannot create " + dir.string() + ": " + ec.message()});
   for (const auto& [path, text] : std::vector<std::pair<fs::path, std::string>>{
-           {dir / "aether.toml", fill(kToml, name)},
-           {dir / "src" / "main.c", fill(kMainC, name)},
+           {dir / "aether.toml", fill(toml, name)},
+           {dir / "src" / "main.c", fill(main_c, name)},
            {dir / "wit" / "host.wit", std::string(sdkHostWit())},
-           {dir / ".gitignore", std::string(kGitignore)}}) {
+           {dir / ".gitignore", fill(gitignore, name)}}) {
     if (auto st = writeNew(path, text); !st) return reportError(st.error());
   }
   if (g.json) {
@@ -263,7 +261,11 @@ Result<fs::path> buildApp(const fs::path& dir, bool verbose) {
       return fail(Errc::kNotFound, t + " is missing: run scripts/install-deps from the Aether source tree, or set AETHER_TOOLS_DIR");
     }
   }
-  const std::string cc = AETHER_DEFAULT_WASM_CC;
+  const std::string cc = wasmCompiler();
+  if (!fs::exists(cc)) {
+    return fail(Errc::kNotFound, cc + " (the C compiler for wasm32-wasi) is missing: install clang and wasi-libc "
+                                      "(Debian: clang-16 wasi-libc libclang-rt-16-dev-wasm32), or set AETHER_WASM_CC");
+  }
   const fs::path build = dir / "build";
   const fs::path gen = build / "gen";
   std::error_code ec;
@@ -305,23 +307,6 @@ int cmdBuild(const Globals& g, const std::string& dir, bool verbose) {
   return 0;
 }
 
-// The newest modification time of aether.toml and everything under src/ and wit/.
-fs::file_time_type newestSource(const fs::path& dir) {
-  auto newest = fs::file_time_type::min();
-  std::error_code ec;
-  auto consider = [&](const fs::path& p) {
-    auto t = fs::last_write_time(p, ec);
-    if (!ec && t > newest) newest = t;
-  };
-  consider(dir / "aether.toml");
-  for (const char* sub : {"src", "wit"}) {
-    for (auto it = fs::recursive_directory_iterator(dir / sub, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
-      if (it->is_regular_file()) consider(it->path());
-    }
-  }
-  return newest;
-}
 
 int cmdDev(const Globals& g, const std::string& dir, const RunAppArgs& run_args, int max_cycles) {
   auto seen = fs::file_time_type::min();  // (file_time_type{} is 2174 in libstdc++)
@@ -365,8 +350,18 @@ void addAppCommands(CLI::App& app, Globals& g, int& rc) {
   dev->add_option("dir", dev_dir, "App directory (with aether.toml)")->capture_default_str();
   dev->add_flag("--yes,-y", dev_args.yes, "Consent to the app's capabilities without asking");
   dev->add_option("--grant", dev_args.grants, "Request only this capability; repeatable");
+  dev->add_option("--policy", dev_args.policy_file, "Space policy file deciding what the app may get")
+      ->check(CLI::ExistingFile);
+  static std::uint64_t dev_fuel = 0;
+  static std::uint64_t dev_time_ms = 0;
+  auto* fuel_opt = dev->add_option("--fuel", dev_fuel, "Fuel limit per run (0: no fuel metering)");
+  auto* time_opt = dev->add_option("--time-limit,--epoch-ms", dev_time_ms, "Wall-clock limit per run in ms (0: none)");
   dev->add_option("--cycles", dev_cycles, "Stop after this many build+run cycles (0: run until Ctrl-C)");
-  dev->callback([&] { rc = cmdDev(g, dev_dir, dev_args, dev_cycles); });
+  dev->callback([&, fuel_opt, time_opt] {
+    if (fuel_opt->count() > 0) dev_args.fuel = dev_fuel;
+    if (time_opt->count() > 0) dev_args.time_limit_ms = dev_time_ms;
+    rc = cmdDev(g, dev_dir, dev_args, dev_cycles);
+  });
 }
 
 }  // namespace aether::cli

@@ -253,6 +253,7 @@ void addNodeCommands(CLI::App& app, Globals& g, int& rc) {
                   "Request only this capability (\"RIGHT RESOURCE\", e.g. \"kv.write app/*\"); repeatable. For a bare "
                   "component it declares it");
   run->add_flag("--yes,-y", run_args.yes, "Consent to the requested capabilities without asking");
+  run->add_flag("--json", g.json, "Print {output, status, fuel_used, denials, ...} as JSON (same as aether --json run)");
   run->add_option("--policy", run_args.policy_file, "Space policy file deciding what apps may get (instead of consent)")
       ->check(CLI::ExistingFile);
   run->add_option("--token", run_args.token_file, "Run under this UCAN (delegated to the app's DID) instead of minting one")
@@ -260,7 +261,8 @@ void addNodeCommands(CLI::App& app, Globals& g, int& rc) {
   run->add_option("--entry", run_entry, "Core modules: exported function to call")->capture_default_str();
   auto* fuel_opt = run->add_option("--fuel", run_fuel, "Fuel limit (0: no fuel metering)")->capture_default_str();
   static std::uint64_t run_time_ms = sandbox::Limits{}.time_limit_ms;
-  auto* time_opt = run->add_option("--time-limit", run_time_ms, "Wall-clock limit in ms (0: none)")->capture_default_str();
+  auto* time_opt = run->add_option("--time-limit,--epoch-ms", run_time_ms,
+                                   "Wall-clock limit in ms, enforced by epoch interruption (0: none)")->capture_default_str();
   run->callback([&, fuel_opt, time_opt] {
     run_args.target = run_file;
     if (fuel_opt->count() > 0) run_args.fuel = run_fuel;

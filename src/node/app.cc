@@ -1,14 +1,12 @@
 // Node::runApp: an app run end to end — negotiation, consent, the app's key and token, the gate
 // that checks every host call against the token, and the services behind the host API.
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <fstream>
 
+#include "node/gate.h"
+#include "node/http_client.h"
 #include "node/node.h"
 
 namespace aether::node {
@@ -16,57 +14,6 @@ namespace aether::node {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr std::size_t kMaxHttpResponse = 256 << 10;
-constexpr auto kHttpTimeout = std::chrono::seconds(10);
-
-// The gate: every host call is checked against the app's UCAN by the node's TokenVerifier (a
-// cache lookup after the first full verification).
-class TokenGate final : public sandbox::Gate {
- public:
-  TokenGate(cap::TokenVerifier& verifier, std::string token, std::string holder)
-      : verifier_(verifier), token_(std::move(token)), holder_(std::move(holder)) {}
-
-  Status check(std::string_view right, std::string_view resource) override {
-    if (token_.empty()) return fail(Errc::kPermissionDenied, "this app was granted no capabilities");
-    auto normal = cap::normalizeResource(right, resource);
-    if (!normal) return fail(Errc::kPermissionDenied, "not a valid resource: " + normal.error().message);
-    auto want = cap::Capability::parse(right, *normal);
-    if (!want) return fail(Errc::kPermissionDenied, "not a valid capability: " + want.error().message);
-    auto st = verifier_.check(token_, holder_, *want);
-    if (!st) return fail(Errc::kPermissionDenied, st.error().message);
-    return {};
-  }
-
- private:
-  cap::TokenVerifier& verifier_;
-  std::string token_;
-  std::string holder_;
-};
-
-// http://host[:port]/path — what the client below can dial (no TLS yet).
-struct PlainUrl {
-  std::string host;
-  std::string port;
-  std::string target;
-};
-Result<PlainUrl> parsePlainHttp(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.starts_with("https://")) {
-    return fail(Errc::kUnsupported, "https is not supported by this node's HTTP client yet");
-  }
-  if (!url.starts_with(kScheme)) return fail(Errc::kInvalidArgument, "only http:// URLs");
-  std::string_view rest = url.substr(kScheme.size());
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  PlainUrl out{std::string(authority), "80", slash == std::string_view::npos ? "/" : std::string(rest.substr(slash))};
-  if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    out.host = std::string(authority.substr(0, colon));
-    out.port = std::string(authority.substr(colon + 1));
-  }
-  if (out.host.empty()) return fail(Errc::kInvalidArgument, "URL without a host");
-  return out;
-}
 
 class NodeServices final : public sandbox::Services {
  public:
@@ -123,42 +70,11 @@ class NodeServices final : public sandbox::Services {
     return fail(Errc::kIo, "signed streams are not available on this node yet");
   }
 
+  // Only reached after the gate allowed the URL; the client dials the origin the gate checked.
   Result<sandbox::HttpResponse> httpFetch(const sandbox::HttpRequest& request) override {
-    namespace asio = boost::asio;
-    namespace beast = boost::beast;
-    namespace http = beast::http;
-    AE_ASSIGN_OR_RETURN(PlainUrl url, parsePlainHttp(request.url));
-    try {
-      asio::io_context io;
-      asio::ip::tcp::resolver resolver(io);
-      beast::tcp_stream stream(io);
-      stream.expires_after(kHttpTimeout);
-      stream.connect(resolver.resolve(url.host, url.port));
-      http::request<http::vector_body<std::uint8_t>> req;
-      req.method_string(request.method);
-      req.target(url.target);
-      req.version(11);
-      req.set(http::field::host, url.host);
-      req.set(http::field::user_agent, "aether-app/" + app_);
-      for (const auto& [n, v] : request.headers) req.set(n, v);
-      req.body() = request.body;
-      req.prepare_payload();
-      http::write(stream, req);
-      beast::flat_buffer buffer;
-      http::response_parser<http::vector_body<std::uint8_t>> parser;
-      parser.body_limit(kMaxHttpResponse);
-      http::read(stream, buffer, parser);
-      auto& res = parser.get();
-      sandbox::HttpResponse out;
-      out.status = static_cast<std::uint16_t>(res.result_int());
-      for (const auto& f : res) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-      out.body = std::move(res.body());
-      beast::error_code ec;
-      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-      return out;
-    } catch (const std::exception& e) {
-      return fail(Errc::kIo, std::string("http: ") + e.what());
-    }
+    HttpClientOptions options;
+    options.user_agent = "aether-app/" + app_;
+    return node::httpFetch(request, options);
   }
 
   void audit(const sandbox::AuditEvent& e) override {
@@ -220,6 +136,20 @@ Result<crypto::Ed25519KeyPair> appKey(const crypto::Ed25519KeyPair& node_key, st
 
 }  // namespace
 
+Status TokenGate::check(std::string_view right, std::string_view resource) {
+  if (token_.empty()) return fail(Errc::kPermissionDenied, "this app was granted no capabilities");
+  // A URL's query is not part of the resource: http rights are checked on the URL without it
+  // (the HTTP client sends the query along to the origin and path checked here).
+  if (right.starts_with("http.")) resource = resource.substr(0, resource.find('?'));
+  auto normal = cap::normalizeResource(right, resource);
+  if (!normal) return fail(Errc::kPermissionDenied, "not a valid resource: " + normal.error().message);
+  auto want = cap::Capability::parse(right, *normal);
+  if (!want) return fail(Errc::kPermissionDenied, "not a valid capability: " + want.error().message);
+  auto st = verifier_.check(token_, holder_, *want);
+  if (!st) return fail(Errc::kPermissionDenied, st.error().message);
+  return {};
+}
+
 Result<std::string> appDid(const crypto::Ed25519KeyPair& node_key, std::string_view name) {
   AE_ASSIGN_OR_RETURN(crypto::Ed25519KeyPair k, appKey(node_key, name));
   return identity::didKeyFromEd25519(k.publicKey());
@@ -264,7 +194,7 @@ Result<AppRunReport> Node::runApp(const AppPackage& app, const AppRunOptions& op
   auto approval = options.requested.empty() ? cap::negotiate(app.manifest, policy)
                                             : cap::negotiate(app.manifest, options.requested, policy);
   if (!approval) return std::unexpected(approval.error().toError());
-  const std::vector<cap::Capability> granted = approval->capabilities();
+  std::vector<cap::Capability> granted = approval->capabilities();
   if (!granted.empty()) {
     if (!options.consent) {
       return fail(Errc::kPermissionDenied, "app " + app.manifest.name +
@@ -289,6 +219,8 @@ Result<AppRunReport> Node::runApp(const AppPackage& app, const AppRunOptions& op
       return fail(Errc::kPermissionDenied, "the app's token is refused: wrong-audience: it is for " + verified->audience +
                                                ", not for app " + app.manifest.name + " (" + app_did + ")");
     }
+    // The token is the app's authority for this run: what it proves is what the services serve.
+    granted = verified->capabilities;
   } else if (!granted.empty()) {
     crypto::SystemRng rng;
     const std::int64_t now = clock.now();
@@ -325,7 +257,7 @@ Result<AppRunReport> Node::runApp(const AppPackage& app, const AppRunOptions& op
   if (options.time_limit_ms) limits.time_limit_ms = *options.time_limit_ms;
   limits.max_memory_bytes = static_cast<std::int64_t>(std::min<std::uint64_t>(approval->limits.memory, std::uint64_t{4} << 30));
   AE_ASSIGN_OR_RETURN(sandbox::RunResult result, engine.runComponent(app.wasm, host, limits));
-  return AppRunReport{std::move(result), app_did, granted, std::move(services.denials)};
+  return AppRunReport{std::move(result), app_did, granted, std::move(services.denials), token};
 }
 
 }  // namespace aether::node

@@ -74,8 +74,11 @@ struct AppRunOptions {
 struct AppRunReport {
   sandbox::RunResult result;
   std::string app_did;
-  std::vector<cap::Capability> granted;
+  std::vector<cap::Capability> granted;  // what the run's token grants (minted, or --token's)
   std::vector<sandbox::AuditEvent> denials;  // refused host calls (also in <home>/audit.log)
+  // The UCAN the run used (minted for it, or --token's); empty when it was granted nothing. Its
+  // audience is the app's DID and its root this node's: it is accepted for nothing else.
+  std::string token;
 };
 
 // The DID the node gives app `name` (did:key of HKDF-SHA256(node seed, "aether app key v1" || name)).
