@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -17,26 +18,64 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// "added 312 / 1024 MiB (30%)" on stderr, redrawn at most 5 times a second, only when stderr is
+// a terminal and the input is big enough for the wait to be noticeable.
+class Progress {
+ public:
+  explicit Progress(std::uint64_t total)
+      : total_(total), enabled_(total >= kMinBytes && ::isatty(STDERR_FILENO) == 1) {}
+  void add(std::uint64_t n) {
+    done_ += n;
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (printed_ && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    draw();
+  }
+  void finish() {
+    if (!enabled_ || !printed_) return;
+    draw();
+    std::fputc('\n', stderr);
+  }
+
+ private:
+  static constexpr std::uint64_t kMinBytes = 16ull << 20;
+  void draw() {
+    printed_ = true;
+    const unsigned pct = total_ ? static_cast<unsigned>(std::min<std::uint64_t>(100, done_ * 100 / total_)) : 100;
+    std::fprintf(stderr, "\radded %llu / %llu MiB (%u%%)", static_cast<unsigned long long>(done_ >> 20),
+                 static_cast<unsigned long long>(total_ >> 20), pct);
+    std::fflush(stderr);
+  }
+  std::uint64_t total_;
+  std::uint64_t done_ = 0;
+  bool enabled_;
+  bool printed_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
 class FileSource final : public store::ByteSource {
  public:
-  static Result<std::unique_ptr<FileSource>> open(const fs::path& path) {
+  static Result<std::unique_ptr<FileSource>> open(const fs::path& path, Progress* progress = nullptr) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) return fail(Errc::kIo, "cannot open " + path.string() + ": " + std::strerror(errno));
-    return std::unique_ptr<FileSource>(new FileSource(f, path));
+    return std::unique_ptr<FileSource>(new FileSource(f, path, progress));
   }
   ~FileSource() override { std::fclose(f_); }
   Result<std::size_t> read(std::span<std::uint8_t> out) override {
     const std::size_t n = std::fread(out.data(), 1, out.size(), f_);
     if (n == 0 && std::ferror(f_)) return fail(Errc::kIo, "read error on " + path_.string());
     done_ += n;
+    if (progress_) progress_->add(n);
     return n;
   }
   std::uint64_t done() const { return done_; }
 
  private:
-  FileSource(std::FILE* f, fs::path p) : f_(f), path_(std::move(p)) {}
+  FileSource(std::FILE* f, fs::path p, Progress* progress) : f_(f), path_(std::move(p)), progress_(progress) {}
   std::FILE* f_;
   fs::path path_;
+  Progress* progress_;
   std::uint64_t done_ = 0;
 };
 
@@ -52,6 +91,19 @@ class FileSink final : public store::ByteSink {
   std::FILE* f_;
 };
 
+// The vault as a BlockSink that charges what it adds to a space (plain put() without one).
+class SpaceSink final : public store::BlockSink {
+ public:
+  SpaceSink(store::Vault& vault, std::string space) : vault_(vault), space_(std::move(space)) {}
+  Status put(const codec::Cid& cid, ByteView block) override {
+    return space_.empty() ? vault_.put(cid, block) : vault_.putIn(space_, cid, block);
+  }
+
+ private:
+  store::Vault& vault_;
+  std::string space_;
+};
+
 Result<store::ImportProfile> profileNamed(const std::string& name) {
   auto p = store::ImportProfile::byName(name);
   if (!p) return fail(Errc::kInvalidArgument, "unknown profile '" + name + "' (default, unixfs-v1-2025, unixfs-v0-2015)");
@@ -64,7 +116,7 @@ Result<std::unique_ptr<store::Vault>> openVault(const Globals& g) {
 }
 
 // Adds a directory tree: files and sub-directories in name order, symlinks refused.
-Status addTree(store::DirectoryImporter& importer, const fs::path& root, const fs::path& dir) {
+Status addTree(store::DirectoryImporter& importer, const fs::path& root, const fs::path& dir, Progress& progress) {
   std::vector<fs::directory_entry> entries;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) entries.push_back(e);
@@ -75,9 +127,9 @@ Status addTree(store::DirectoryImporter& importer, const fs::path& root, const f
     if (e.is_symlink()) return fail(Errc::kUnsupported, "symlinks are not imported: " + e.path().string());
     if (e.is_directory()) {
       AE_TRY(importer.addDirectory(rel));
-      AE_TRY(addTree(importer, root, e.path()));
+      AE_TRY(addTree(importer, root, e.path(), progress));
     } else if (e.is_regular_file()) {
-      AE_ASSIGN_OR_RETURN(auto src, FileSource::open(e.path()));
+      AE_ASSIGN_OR_RETURN(auto src, FileSource::open(e.path(), &progress));
       AE_TRY(importer.addFile(rel, *src));
     } else {
       return fail(Errc::kUnsupported, "not a regular file or directory: " + e.path().string());
@@ -86,7 +138,8 @@ Status addTree(store::DirectoryImporter& importer, const fs::path& root, const f
   return {};
 }
 
-int cmdAdd(const Globals& g, const std::string& path, bool recursive, const std::string& profile_name, bool pin) {
+int cmdAdd(const Globals& g, const std::string& path, bool recursive, const std::string& profile_name, bool pin,
+           const std::string& space) {
   auto profile = profileNamed(profile_name);
   if (!profile) return reportError(profile.error());
   std::error_code ec;
@@ -95,15 +148,26 @@ int cmdAdd(const Globals& g, const std::string& path, bool recursive, const std:
   auto vault = openVault(g);
   if (!vault) return reportError(vault.error());
   Result<store::ImportResult> r = fail(Errc::kInternal, "unreachable");
+  std::uint64_t total = 0;
   if (is_dir) {
-    store::DirectoryImporter importer(**vault, *profile);
-    if (auto st = addTree(importer, path, path); !st) return reportError(st.error());
+    for (const auto& e : fs::recursive_directory_iterator(path, ec)) {
+      if (e.is_regular_file(ec)) total += e.file_size(ec);
+    }
+  } else {
+    total = fs::file_size(path, ec);
+  }
+  Progress progress(ec ? 0 : total);
+  SpaceSink sink(**vault, space);
+  if (is_dir) {
+    store::DirectoryImporter importer(sink, *profile);
+    if (auto st = addTree(importer, path, path, progress); !st) return reportError(st.error());
     r = importer.finish();
   } else {
-    auto src = FileSource::open(path);
+    auto src = FileSource::open(path, &progress);
     if (!src) return reportError(src.error());
-    r = store::importFile(**src, **vault, *profile);
+    r = store::importFile(**src, sink, *profile);
   }
+  progress.finish();
   if (!r) return reportError(r.error());
   if (pin) {
     if (auto st = (*vault)->pin(r->root); !st) return reportError(st.error());
@@ -220,9 +284,14 @@ int cmdExport(const Globals& g, const std::string& cid_text, const std::string& 
   return 0;
 }
 
-int cmdImport(const Globals& g, const std::string& car_path) {
-  // Pass 1 reads and verifies the whole CAR without storing anything, so a bad CAR writes
-  // nothing; pass 2 stores it.
+int cmdImport(const Globals& g, const std::string& car_path, const std::string& space) {
+  // Staging by verification: pass 1 reads and verifies the whole CAR (framing, every block
+  // against its CID) without storing anything, so a bad CAR writes nothing; pass 2 stores the
+  // blocks (re-verified by Vault::put), then pins the roots in one atomic, synced batch. The
+  // vault is held (RocksDB's lock) across both passes. If pass 2 fails anyway (I/O, quota, the
+  // file changed between passes), only unpinned blocks remain, and the next gc removes them.
+  auto vault = openVault(g);
+  if (!vault) return reportError(vault.error());
   std::vector<codec::Cid> roots;
   std::uint64_t blocks = 0;
   for (int pass = 0; pass < 2; ++pass) {
@@ -231,31 +300,29 @@ int cmdImport(const Globals& g, const std::string& car_path) {
     auto reader = store::CarReader::open(**src);
     if (!reader) return reportError(reader.error());
     roots = reader->roots();
-    std::unique_ptr<store::Vault> vault;
-    if (pass == 1) {
-      auto v = openVault(g);
-      if (!v) return reportError(v.error());
-      vault = std::move(*v);
-    }
     blocks = 0;
     while (true) {
       auto b = reader->next();
       if (!b) return reportError(b.error());
       if (!*b) break;
       ++blocks;
-      if (vault) {
-        if (auto st = vault->put((*b)->cid, (*b)->bytes); !st) return reportError(st.error());
+      if (pass == 1) {
+        SpaceSink sink(**vault, space);
+        if (auto st = sink.put((*b)->cid, (*b)->bytes); !st) return reportError(st.error());
       }
-    }
-    if (vault) {
-      for (const auto& r : roots) {
-        if (auto has = vault->has(r); has && *has) (void)vault->pin(r);
-      }
-      if (auto st = vault->flush(); !st) return reportError(st.error());
     }
   }
+  store::VaultBatch pins;
   json jr = json::array();
-  for (const auto& r : roots) jr.push_back(r.toString());
+  for (const auto& r : roots) {
+    jr.push_back(r.toString());
+    auto has = (*vault)->has(r);
+    if (!has) return reportError(has.error());
+    if (*has) pins.pin(r);  // a root the CAR does not carry is reported, not pinned
+  }
+  // A synced commit flushes the puts first: acknowledged = durable.
+  if (auto st = (*vault)->commit(pins, true); !st) return reportError(st.error());
+  if (auto st = (*vault)->flush(); !st) return reportError(st.error());
   if (g.json) {
     printJson({{"roots", jr}, {"blocks", blocks}});
   } else {
@@ -306,6 +373,63 @@ int cmdGc(const Globals& g) {
   return 0;
 }
 
+// Reads every block of the DAGs under `roots` (all pins when empty): each is decrypted and
+// re-hashed against its CID by Vault::get. A missing block is not-found, a bad one integrity.
+class CountingSink final : public store::BlockSink {
+ public:
+  Status put(const codec::Cid&, ByteView block) override {
+    ++blocks;
+    bytes += block.size();
+    return {};
+  }
+  std::uint64_t blocks = 0, bytes = 0;
+};
+
+int cmdVerify(const Globals& g, const std::vector<std::string>& cid_texts) {
+  std::vector<codec::Cid> roots;
+  for (const auto& t : cid_texts) {
+    auto cid = codec::Cid::parse(t);
+    if (!cid) return reportError(cid.error());
+    roots.push_back(std::move(*cid));
+  }
+  auto vault = openVault(g);
+  if (!vault) return reportError(vault.error());
+  if (cid_texts.empty()) {
+    auto pins = (*vault)->pins();
+    if (!pins) return reportError(pins.error());
+    roots = std::move(*pins);
+  }
+  CountingSink sink;
+  for (const auto& r : roots) {
+    if (auto st = walkDag(**vault, r, sink); !st) {
+      return reportError(Error{st.error().code, "DAG under " + r.toString() + ": " + st.error().message});
+    }
+  }
+  if (g.json) {
+    printJson({{"roots", roots.size()}, {"blocks", sink.blocks}, {"bytes", sink.bytes}});
+  } else {
+    std::cout << "verified " << roots.size() << " roots: " << sink.blocks << " blocks, " << sink.bytes << " bytes\n";
+  }
+  return 0;
+}
+
+int cmdQuota(const Globals& g, const std::string& space, std::optional<std::uint64_t> bytes) {
+  auto vault = openVault(g);
+  if (!vault) return reportError(vault.error());
+  if (bytes) {
+    if (auto st = (*vault)->setSpaceQuota(space, *bytes); !st) return reportError(st.error());
+  }
+  auto u = (*vault)->spaceUsage(space);
+  if (!u) return reportError(u.error());
+  if (g.json) {
+    printJson({{"space", space}, {"bytes", u->bytes}, {"quota", u->quota}});
+  } else {
+    std::cout << space << ": " << u->bytes << " bytes used, quota "
+              << (u->quota ? std::to_string(u->quota) + " bytes" : std::string("unlimited")) << "\n";
+  }
+  return 0;
+}
+
 int cmdStats(const Globals& g) {
   auto vault = openVault(g);
   if (!vault) return reportError(vault.error());
@@ -325,13 +449,15 @@ void addVaultCommands(CLI::App& app, Globals& g, int& rc) {
   vault->require_subcommand(1);
 
   static std::string add_path, add_profile = "default";
-  static bool add_recursive = false, add_no_pin = false;
+  static bool add_recursive = false, add_pin = true;
+  static std::string add_space;
   auto* add = vault->add_subcommand("add", "Import a file (or a directory with -r) as UnixFS; prints the root CID");
   add->add_option("path", add_path, "File or directory")->required();
   add->add_flag("-r,--recursive", add_recursive, "Import a directory tree");
   add->add_option("--profile", add_profile, "default | unixfs-v1-2025 | unixfs-v0-2015")->capture_default_str();
-  add->add_flag("--no-pin", add_no_pin, "Do not pin the root (gc may remove it)");
-  add->callback([&] { rc = cmdAdd(g, add_path, add_recursive, add_profile, !add_no_pin); });
+  add->add_flag("--pin,!--no-pin", add_pin, "Pin the root (the default) / do not pin it (gc may remove it)");
+  add->add_option("--space", add_space, "Charge the new blocks to this space (its quota applies; see `vault quota`)");
+  add->callback([&] { rc = cmdAdd(g, add_path, add_recursive, add_profile, add_pin, add_space); });
 
   static std::string get_cid, get_out;
   auto* get = vault->add_subcommand("get", "Write a file's content to stdout (or a file / directory tree with -o)");
@@ -345,10 +471,11 @@ void addVaultCommands(CLI::App& app, Globals& g, int& rc) {
   exp->add_option("car", exp_car, "Output .car file")->required();
   exp->callback([&] { rc = cmdExport(g, exp_cid, exp_car); });
 
-  static std::string imp_car;
+  static std::string imp_car, imp_space;
   auto* imp = vault->add_subcommand("import", "Import a CAR v1 file (every block verified first; roots are pinned)");
   imp->add_option("car", imp_car, "Input .car file")->required()->check(CLI::ExistingFile);
-  imp->callback([&] { rc = cmdImport(g, imp_car); });
+  imp->add_option("--space", imp_space, "Charge the new blocks to this space");
+  imp->callback([&] { rc = cmdImport(g, imp_car, imp_space); });
 
   static std::string pin_cid, unpin_cid;
   auto* pin = vault->add_subcommand("pin", "Keep a DAG from garbage collection");
@@ -361,6 +488,18 @@ void addVaultCommands(CLI::App& app, Globals& g, int& rc) {
   vault->add_subcommand("pins", "List pinned roots")->callback([&] { rc = cmdPins(g); });
   vault->add_subcommand("gc", "Remove every block no pin reaches")->callback([&] { rc = cmdGc(g); });
   vault->add_subcommand("stats", "Blocks, bytes and pins held")->callback([&] { rc = cmdStats(g); });
+
+  static std::vector<std::string> verify_cids;
+  auto* verify = vault->add_subcommand("verify", "Read and check every block of the given DAGs (all pinned ones by default)");
+  verify->add_option("cid", verify_cids, "Root CIDs (default: every pin)");
+  verify->callback([&] { rc = cmdVerify(g, verify_cids); });
+
+  static std::string quota_space;
+  static std::optional<std::uint64_t> quota_bytes;
+  auto* quota = vault->add_subcommand("quota", "Show a space's usage, or set its byte quota (0 = unlimited)");
+  quota->add_option("space", quota_space, "Space name, e.g. user or app/<name>")->required();
+  quota->add_option("bytes", quota_bytes, "New quota in bytes");
+  quota->callback([&] { rc = cmdQuota(g, quota_space, quota_bytes); });
 }
 
 }  // namespace aether::cli

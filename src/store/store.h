@@ -263,7 +263,7 @@ class CarReader {
 // ---- the vault: persistent, encrypted, content-addressed (RocksDB) ------------------------------
 //
 // One RocksDB database per node home (<home>/vault/) with column families "blocks", "pins",
-// "meta" (and RocksDB's "default", unused). Block bytes are sealed with XChaCha20-Poly1305 under
+// "meta", "charges" (per-space accounting) and RocksDB's "default" (key check, counters). Block bytes are sealed with XChaCha20-Poly1305 under
 // the 32-byte vault key (random nonce per block; the CID bytes are the associated data); the row
 // key of a block is BLAKE2b-256 keyed by a subkey of the vault key over the CID bytes, so the
 // database alone does not say which content it holds. get() decrypts, re-hashes and compares
@@ -286,6 +286,15 @@ struct VaultStats {
   std::uint64_t pins = 0;
 };
 
+// Per-space accounting. A space is a named bucket ("app/<name>", "user", ...) that block writes
+// are charged to: a block counts against the space that first stored it (a block already in the
+// vault is free to store again, whoever asks), until gc() removes it.
+struct SpaceUsage {
+  std::uint64_t bytes = 0;  // plaintext bytes of the blocks charged to the space
+  std::uint64_t quota = 0;  // 0 = unlimited
+  friend bool operator==(const SpaceUsage&, const SpaceUsage&) = default;
+};
+
 struct GcResult {
   std::uint64_t blocks_removed = 0;
   std::uint64_t bytes_freed = 0;
@@ -298,10 +307,18 @@ class VaultBatch {
   void putBlock(const codec::Cid& cid, ByteView block);
   void putMeta(std::string_view ns, std::string_view key, ByteView value);
   void deleteMeta(std::string_view ns, std::string_view key);
+  // A recursive pin / its removal, atomic with the rest of the batch (log/ pins a stream's
+  // newest entry in the commit that adds it). pin: the block must be in the vault or put
+  // earlier in this batch (kNotFound otherwise). unpin of an absent pin does nothing.
+  void pin(const codec::Cid& root);
+  void unpin(const codec::Cid& root);
+  // Charge the blocks this batch adds to `space` (its quota applies; see SpaceUsage).
+  void chargeTo(std::string_view space) { space_ = std::string(space); }
+  const std::string& space() const { return space_; }
   bool empty() const { return ops_.empty(); }
 
   struct Op {
-    enum class Kind : std::uint8_t { kBlock, kPutMeta, kDeleteMeta } kind;
+    enum class Kind : std::uint8_t { kBlock, kPutMeta, kDeleteMeta, kPin, kUnpin } kind;
     std::string ns;   // meta namespace (empty for blocks)
     Bytes key;        // CID bytes or meta key
     Bytes value;
@@ -310,6 +327,7 @@ class VaultBatch {
 
  private:
   std::vector<Op> ops_;
+  std::string space_;
 };
 
 class Vault final : public BlockSink, public BlockSource {
@@ -328,6 +346,8 @@ class Vault final : public BlockSink, public BlockSource {
   [[nodiscard]] Status put(const codec::Cid& cid, ByteView block) override;
   [[nodiscard]] Result<Bytes> get(const codec::Cid& cid) override;
   [[nodiscard]] Result<bool> has(const codec::Cid& cid);
+  // put() charged to `space` (kLimitExceeded past the space's quota or the vault's).
+  [[nodiscard]] Status putIn(std::string_view space, const codec::Cid& cid, ByteView block);
   // Makes every earlier put() durable.
   [[nodiscard]] Status flush();
   // Applies `batch` atomically (blocks verified first; on any error nothing is written).
@@ -350,6 +370,11 @@ class Vault final : public BlockSink, public BlockSource {
   [[nodiscard]] Result<GcResult> gc();
 
   VaultStats stats() const;
+
+  // Space quotas (0 = unlimited), durable on return; usage already above a new quota stays (only
+  // new blocks are refused). Space names: 1..256 bytes. Stored sealed, under keyed-hash row keys.
+  [[nodiscard]] Status setSpaceQuota(std::string_view space, std::uint64_t quota_bytes);
+  [[nodiscard]] Result<SpaceUsage> spaceUsage(std::string_view space);
 
   struct Impl;
 

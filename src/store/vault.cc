@@ -6,8 +6,11 @@
 //   column family "pins":   row key as for blocks; value = 0x01 || nonce || seal(flag || CID)
 //   column family "meta":   row key = namespace || 0x00 || key (plain);
 //                           value   = 0x01 || nonce || seal(value, AD = row key)
-//   default:                "keycheck" (a sealed constant: a wrong key fails at open) and
+//   column family "charges": row key as for blocks; value = the space id the block is charged to
+//   default:                "keycheck" (a sealed constant: a wrong key fails at open),
 //                           "stats" (blocks, bytes, pins as 3 x u64 BE, updated in every batch)
+//                           and "space/" || space id: seal(used u64 BE || quota u64 BE || name)
+// A space id is BLAKE2b-256 keyed by the index key over "space:" || name.
 // The encryption and index keys are HKDF-SHA256 subkeys of the vault key.
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -34,6 +37,8 @@ constexpr std::size_t kMaxBlock = 8 * 1024 * 1024;
 constexpr std::string_view kKeyCheckRow = "keycheck";
 constexpr std::string_view kKeyCheckPlain = "aether vault v1";
 constexpr std::string_view kStatsRow = "stats";
+constexpr std::string_view kSpaceRowPrefix = "space/";
+constexpr std::size_t kMaxSpaceName = 256;
 
 Error rocksError(const rocksdb::Status& s, std::string_view what) {
   return Error{Errc::kIo, "vault: " + std::string(what) + ": " + s.ToString()};
@@ -55,7 +60,7 @@ std::uint64_t getU64(ByteView in) {
 
 struct Vault::Impl {
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default, blocks, pins, meta
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default, blocks, pins, meta, charges
   crypto::SecretBytes enc_key;
   crypto::SecretBytes index_key;
   VaultOptions options;
@@ -75,6 +80,48 @@ struct Vault::Impl {
   rocksdb::ColumnFamilyHandle* cfBlocks() const { return handles[1]; }
   rocksdb::ColumnFamilyHandle* cfPins() const { return handles[2]; }
   rocksdb::ColumnFamilyHandle* cfMeta() const { return handles[3]; }
+  rocksdb::ColumnFamilyHandle* cfCharges() const { return handles[4]; }
+
+  // ---- spaces: REQUIRES write_mu for the read-modify-write users.
+  struct SpaceRec {
+    std::string row;  // "space/" || id
+    std::string name;
+    SpaceUsage usage;
+  };
+  Result<std::string> spaceRow(std::string_view name) const {
+    if (name.empty() || name.size() > kMaxSpaceName) {
+      return fail(Errc::kInvalidArgument, "vault: space names are 1.." + std::to_string(kMaxSpaceName) + " bytes");
+    }
+    std::string msg = "space:";
+    msg.append(name);
+    AE_ASSIGN_OR_RETURN(auto id, crypto::blake2b256Keyed(index_key.view(), asBytes(msg)));
+    std::string row(kSpaceRowPrefix);
+    row.append(reinterpret_cast<const char*>(id.data()), id.size());
+    return row;
+  }
+  // The record under `row` (zero usage when absent; `name` fills a new record).
+  Result<SpaceRec> loadSpace(const std::string& row, std::string_view name) {
+    SpaceRec rec{row, std::string(name), {}};
+    std::string value;
+    auto s = db->Get(rocksdb::ReadOptions(), cfDefault(), row, &value);
+    if (s.IsNotFound()) return rec;
+    if (!s.ok()) return std::unexpected(rocksError(s, "read space"));
+    AE_ASSIGN_OR_RETURN(Bytes plain, open(asBytes(row), view(value), "space record"));
+    if (plain.size() < 16) return fail(Errc::kIntegrity, "vault: space record is malformed");
+    rec.usage.bytes = getU64(plain);
+    rec.usage.quota = getU64(ByteView(plain).subspan(8));
+    rec.name.assign(reinterpret_cast<const char*>(plain.data() + 16), plain.size() - 16);
+    return rec;
+  }
+  Status stageSpace(rocksdb::WriteBatch& wb, const SpaceRec& rec) {
+    Bytes plain;
+    putU64(plain, rec.usage.bytes);
+    putU64(plain, rec.usage.quota);
+    append(plain, asBytes(rec.name));
+    AE_ASSIGN_OR_RETURN(Bytes sealed, seal(asBytes(rec.row), plain));
+    wb.Put(cfDefault(), rec.row, slice(sealed));
+    return {};
+  }
 
   Result<crypto::Blake2b256Digest> rowKey(const codec::Cid& cid) const {
     return crypto::blake2b256Keyed(index_key.view(), cid.toBytes());
@@ -239,6 +286,8 @@ void VaultBatch::putMeta(std::string_view ns, std::string_view key, ByteView val
 void VaultBatch::deleteMeta(std::string_view ns, std::string_view key) {
   ops_.push_back(Op{Op::Kind::kDeleteMeta, std::string(ns), Bytes(asBytes(key).begin(), asBytes(key).end()), {}});
 }
+void VaultBatch::pin(const codec::Cid& root) { ops_.push_back(Op{Op::Kind::kPin, {}, root.toBytes(), {}}); }
+void VaultBatch::unpin(const codec::Cid& root) { ops_.push_back(Op{Op::Kind::kUnpin, {}, root.toBytes(), {}}); }
 
 // ---- Vault ---------------------------------------------------------------------------------------
 
@@ -279,6 +328,7 @@ Result<std::unique_ptr<Vault>> Vault::open(const std::filesystem::path& dir, Byt
       {"blocks", block_options},
       {"pins", cf_options},
       {"meta", cf_options},
+      {"charges", cf_options},
   };
   std::error_code ec;
   if (options.create_if_missing) std::filesystem::create_directories(dir, ec);
@@ -322,6 +372,13 @@ Status Vault::put(const codec::Cid& cid, ByteView block) {
   return commitImpl(batch, Durability::kNoWal);
 }
 
+Status Vault::putIn(std::string_view space, const codec::Cid& cid, ByteView block) {
+  VaultBatch batch;
+  batch.chargeTo(space);
+  batch.putBlock(cid, block);
+  return commitImpl(batch, Durability::kNoWal);
+}
+
 Result<Bytes> Vault::get(const codec::Cid& cid) { return impl_->getBlock(cid); }
 
 Result<bool> Vault::has(const codec::Cid& cid) {
@@ -357,15 +414,28 @@ Status Vault::commitImpl(const VaultBatch& batch, Durability durability) {
         return fail(st.error().code, "vault: block does not match its CID " + cid->toString() + ": " + st.error().message);
       }
       cids[i] = std::move(*cid);
+    } else if (op.kind == VaultBatch::Op::Kind::kPin || op.kind == VaultBatch::Op::Kind::kUnpin) {
+      auto cid = codec::Cid::fromBytes(op.key);
+      if (!cid) return withContext(cid.error(), "vault: pin CID");
+      cids[i] = std::move(*cid);
     } else {
       AE_TRY(im.checkMeta(op.ns, asChars(op.key)));
       if (op.value.size() > kMaxMetaValue) return fail(Errc::kLimitExceeded, "vault: meta value larger than 1 MiB");
     }
   }
+  std::optional<std::string> space_row;
+  if (!batch.space().empty()) {
+    AE_ASSIGN_OR_RETURN(space_row, im.spaceRow(batch.space()));
+  }
   std::lock_guard lock(im.write_mu);
   VaultStats next = im.stats;
+  std::optional<Impl::SpaceRec> space;
+  if (space_row) {
+    AE_ASSIGN_OR_RETURN(space, im.loadSpace(*space_row, batch.space()));
+  }
   rocksdb::WriteBatch wb;
   std::set<std::string> fresh;  // rows added by this batch (a batch may repeat a block)
+  std::map<std::string, bool> pin_state;  // pins set / removed earlier in this batch
   for (std::size_t i = 0; i < batch.ops().size(); ++i) {
     const auto& op = batch.ops()[i];
     switch (op.kind) {
@@ -379,8 +449,17 @@ Status Vault::commitImpl(const VaultBatch& batch, Durability durability) {
           return fail(Errc::kLimitExceeded, "vault: quota of " + std::to_string(im.options.quota_bytes) +
                                                 " bytes would be exceeded (" + std::to_string(next.bytes) + " used)");
         }
+        if (space && space->usage.quota != 0 && space->usage.bytes + op.value.size() > space->usage.quota) {
+          return fail(Errc::kLimitExceeded, "vault: quota of space '" + space->name + "' (" +
+                                                std::to_string(space->usage.quota) + " bytes) would be exceeded (" +
+                                                std::to_string(space->usage.bytes) + " used)");
+        }
         AE_ASSIGN_OR_RETURN(Bytes sealed, im.seal(op.key, op.value));
         wb.Put(im.cfBlocks(), row, slice(sealed));
+        if (space) {
+          wb.Put(im.cfCharges(), row, space->row.substr(kSpaceRowPrefix.size()));
+          space->usage.bytes += op.value.size();
+        }
         fresh.insert(std::move(row));
         next.blocks += 1;
         next.bytes += op.value.size();
@@ -395,8 +474,37 @@ Status Vault::commitImpl(const VaultBatch& batch, Durability durability) {
       case VaultBatch::Op::Kind::kDeleteMeta:
         wb.Delete(im.cfMeta(), Impl::metaRow(op.ns, asChars(op.key)));
         break;
+      case VaultBatch::Op::Kind::kPin:
+      case VaultBatch::Op::Kind::kUnpin: {
+        // As Vault::pin / unpin, inside this write batch.
+        AE_ASSIGN_OR_RETURN(auto key, im.rowKey(cids[i]));
+        const std::string row(reinterpret_cast<const char*>(key.data()), key.size());
+        const ByteView key_view(key.data(), key.size());
+        AE_ASSIGN_OR_RETURN(bool pinned, im.rowExists(im.cfPins(), key));
+        if (auto it = pin_state.find(row); it != pin_state.end()) pinned = it->second;
+        if (op.kind == VaultBatch::Op::Kind::kPin) {
+          AE_ASSIGN_OR_RETURN(bool present, im.rowExists(im.cfBlocks(), key));
+          if (!present && !fresh.contains(row)) {
+            return fail(Errc::kNotFound, "vault: cannot pin " + cids[i].toString() + ": the block is not in the vault");
+          }
+          Bytes plain{1};
+          append(plain, op.key);
+          AE_ASSIGN_OR_RETURN(Bytes sealed, im.seal(key_view, plain));
+          wb.Put(im.cfPins(), slice(key_view), slice(sealed));
+          if (!pinned) next.pins += 1;
+          pin_state[row] = true;
+        } else {
+          if (pinned) {
+            wb.Delete(im.cfPins(), slice(key_view));
+            next.pins -= 1;
+          }
+          pin_state[row] = false;
+        }
+        break;
+      }
     }
   }
+  if (space && !fresh.empty()) AE_TRY(im.stageSpace(wb, *space));
   wb.Put(im.cfDefault(), std::string(kStatsRow), slice(im.statsValue(next)));
   if (durability == Durability::kNoWal) {
     AE_TRY(im.writeNoWal(wb));
@@ -507,6 +615,7 @@ Result<GcResult> Vault::gc() {
   // Sweep.
   GcResult result;
   VaultStats next = im.stats;
+  std::map<std::string, std::uint64_t> refunds;  // space row -> bytes freed
   rocksdb::WriteBatch wb;
   std::unique_ptr<rocksdb::Iterator> it(im.db->NewIterator(rocksdb::ReadOptions(), im.cfBlocks()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -516,8 +625,21 @@ Result<GcResult> Vault::gc() {
     wb.Delete(im.cfBlocks(), row);
     result.blocks_removed += 1;
     result.bytes_freed += plain;
+    std::string charged;
+    auto s = im.db->Get(rocksdb::ReadOptions(), im.cfCharges(), row, &charged);
+    if (s.ok()) {
+      wb.Delete(im.cfCharges(), row);
+      refunds[std::string(kSpaceRowPrefix) + charged] += plain;
+    } else if (!s.IsNotFound()) {
+      return std::unexpected(rocksError(s, "gc: charges"));
+    }
   }
   if (!it->status().ok()) return std::unexpected(rocksError(it->status(), "gc: blocks"));
+  for (const auto& [space_row, bytes] : refunds) {
+    AE_ASSIGN_OR_RETURN(auto rec, im.loadSpace(space_row, {}));
+    rec.usage.bytes -= std::min(rec.usage.bytes, bytes);
+    AE_TRY(im.stageSpace(wb, rec));
+  }
   next.blocks -= std::min(next.blocks, result.blocks_removed);
   next.bytes -= std::min(next.bytes, result.bytes_freed);
   wb.Put(im.cfDefault(), std::string(kStatsRow), slice(im.statsValue(next)));
@@ -529,6 +651,29 @@ Result<GcResult> Vault::gc() {
 VaultStats Vault::stats() const {
   std::lock_guard lock(impl_->write_mu);
   return impl_->stats;
+}
+
+}  // namespace aether::store
+
+namespace aether::store {
+
+Status Vault::setSpaceQuota(std::string_view space, std::uint64_t quota_bytes) {
+  auto& im = *impl_;
+  AE_ASSIGN_OR_RETURN(std::string row, im.spaceRow(space));
+  std::lock_guard lock(im.write_mu);
+  AE_ASSIGN_OR_RETURN(auto rec, im.loadSpace(row, space));
+  rec.usage.quota = quota_bytes;
+  rocksdb::WriteBatch wb;
+  AE_TRY(im.stageSpace(wb, rec));
+  return im.write(wb, true);
+}
+
+Result<SpaceUsage> Vault::spaceUsage(std::string_view space) {
+  auto& im = *impl_;
+  AE_ASSIGN_OR_RETURN(std::string row, im.spaceRow(space));
+  std::lock_guard lock(im.write_mu);
+  AE_ASSIGN_OR_RETURN(auto rec, im.loadSpace(row, space));
+  return rec.usage;
 }
 
 }  // namespace aether::store

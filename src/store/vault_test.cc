@@ -40,7 +40,7 @@ template <class Edit>
 void editRows(const fs::path& dir, const std::string& cf, Edit edit) {
   rocksdb::DBOptions o;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}},
-                                                      {"blocks", {}}, {"pins", {}}, {"meta", {}}};
+                                                      {"blocks", {}}, {"pins", {}}, {"meta", {}}, {"charges", {}}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(o, dir.string(), cfs, &handles, &db).ok());
@@ -279,6 +279,93 @@ TEST(Vault, PinsAndGarbageCollection) {
   EXPECT_EQ(r->blocks_removed, 1u);
   EXPECT_EQ(v->stats().blocks, 0u);
   EXPECT_EQ(v->stats().bytes, 0u);
+}
+
+TEST(Vault, BatchPinsAreAtomicWithTheirBlocks) {
+  TempDir dir;
+  auto v = openOrDie(dir.path, key32(1));
+  const Bytes a = toBytes("entry a"), b = toBytes("entry b");
+  // A pin of a block that is neither stored nor in the batch fails the whole batch.
+  VaultBatch bad;
+  bad.putBlock(rawCid(a), a);
+  bad.pin(rawCid(b));
+  EXPECT_EQ(v->commit(bad).error().code, Errc::kNotFound);
+  EXPECT_FALSE(*v->has(rawCid(a)));
+  EXPECT_EQ(v->stats().pins, 0u);
+  // Block and pin together; a repeated pin counts once; unpin of an absent pin does nothing.
+  VaultBatch ok;
+  ok.putBlock(rawCid(a), a);
+  ok.pin(rawCid(a));
+  ok.pin(rawCid(a));
+  ok.unpin(rawCid(b));
+  ASSERT_TRUE(v->commit(ok));
+  EXPECT_EQ(v->stats().pins, 1u);
+  EXPECT_EQ(*v->pins(), std::vector<codec::Cid>{rawCid(a)});
+  // Moving the pin a -> b in one batch.
+  VaultBatch move;
+  move.putBlock(rawCid(b), b);
+  move.pin(rawCid(b));
+  move.unpin(rawCid(a));
+  ASSERT_TRUE(v->commit(move));
+  EXPECT_EQ(*v->pins(), std::vector<codec::Cid>{rawCid(b)});
+  auto r = v->gc();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->blocks_removed, 1u);
+  v.reset();
+  v = openOrDie(dir.path, key32(1));
+  EXPECT_EQ(v->stats().pins, 1u);
+  EXPECT_EQ(v->stats().blocks, 1u);
+  EXPECT_EQ(*v->get(rawCid(b)), b);
+}
+
+TEST(Vault, SpaceQuotasChargeTheFirstWriterUntilGc) {
+  TempDir dir;
+  auto v = openOrDie(dir.path, key32(1));
+  EXPECT_EQ(v->setSpaceQuota("", 1).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(v->spaceUsage(std::string(257, 's')).error().code, Errc::kInvalidArgument);
+  ASSERT_TRUE(v->setSpaceQuota("app/a", 1000));
+  EXPECT_EQ(v->spaceUsage("app/a")->quota, 1000u);
+  EXPECT_EQ(v->spaceUsage("app/unknown")->bytes, 0u);
+  const Bytes x(600, 1), y(600, 2), z(300, 3);
+  ASSERT_TRUE(v->putIn("app/a", rawCid(x), x));
+  EXPECT_EQ(v->spaceUsage("app/a")->bytes, 600u);
+  // Over the space quota: refused, nothing written; another space (no quota) may store it.
+  auto st = v->putIn("app/a", rawCid(y), y);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::kLimitExceeded);
+  EXPECT_NE(st.error().message.find("app/a"), std::string::npos) << st.error().message;
+  EXPECT_FALSE(*v->has(rawCid(y)));
+  ASSERT_TRUE(v->putIn("app/b", rawCid(y), y));
+  // A block already in the vault is free to store again, and stays charged to its first writer.
+  ASSERT_TRUE(v->putIn("app/a", rawCid(y), y));
+  EXPECT_EQ(v->spaceUsage("app/a")->bytes, 600u);
+  EXPECT_EQ(v->spaceUsage("app/b")->bytes, 600u);
+  // A batch charged to a space: all or nothing.
+  VaultBatch batch;
+  batch.chargeTo("app/a");
+  batch.putBlock(rawCid(z), z);
+  batch.putBlock(rawCid(Bytes(200, 4)), Bytes(200, 4));
+  EXPECT_EQ(v->commit(batch).error().code, Errc::kLimitExceeded);
+  EXPECT_FALSE(*v->has(rawCid(z)));
+  EXPECT_EQ(v->spaceUsage("app/a")->bytes, 600u);
+  // Usage survives a reopen (unsynced puts too, after flush) and gc refunds it.
+  ASSERT_TRUE(v->flush());
+  v.reset();
+  v = openOrDie(dir.path, key32(1));
+  EXPECT_EQ(*v->spaceUsage("app/a"), (SpaceUsage{600, 1000}));
+  ASSERT_TRUE(v->pin(rawCid(y)));
+  auto r = v->gc();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->blocks_removed, 1u);
+  EXPECT_EQ(v->spaceUsage("app/a")->bytes, 0u);
+  EXPECT_EQ(v->spaceUsage("app/b")->bytes, 600u);
+  ASSERT_TRUE(v->putIn("app/a", rawCid(z), z));
+  EXPECT_EQ(v->spaceUsage("app/a")->bytes, 300u);
+  // Lowering a quota below the usage refuses only new blocks.
+  ASSERT_TRUE(v->setSpaceQuota("app/a", 100));
+  EXPECT_EQ(*v->spaceUsage("app/a"), (SpaceUsage{300, 100}));
+  EXPECT_EQ(v->putIn("app/a", rawCid(x), x).error().code, Errc::kLimitExceeded);
+  EXPECT_EQ(*v->get(rawCid(z)), z);
 }
 
 }  // namespace
