@@ -252,6 +252,11 @@ Result<AppRunReport> Node::runApp(const AppPackage& app, const AppRunOptions& op
   host.app_did = app_did;
   host.gate = &gate;
   host.services = &services;
+  // WASI files: granted "fs.* /dir/*" capabilities become mounts inside the app's own directory.
+  std::vector<std::pair<std::string, std::string>> fs_grants;
+  for (const auto& c : granted) fs_grants.emplace_back(c.right(), c.resource());
+  host.fs_mounts = sandbox::fsMountsFor(fs_grants);
+  if (!host.fs_mounts.empty()) host.app_data_dir = home() / "apps" / app.manifest.name / "files";
   sandbox::Limits limits;
   limits.fuel = options.fuel.value_or(approval->limits.fuel);
   if (options.time_limit_ms) limits.time_limit_ms = *options.time_limit_ms;

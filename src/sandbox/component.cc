@@ -116,8 +116,9 @@ template <wasmtime_component_func_callback_t Impl>
 wasmtime_error_t* noexceptHostFn(void* data, wasmtime_context_t* cx, const wasmtime_component_func_type_t* ty,
                                  wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
                                  size_t nresults) noexcept {
+  (void)data;  // the linker is shared by every run: the run's CallEnv is the store's data
   try {
-    return Impl(data, cx, ty, args, nargs, results, nresults);
+    return Impl(wasmtime_context_get_data(cx), cx, ty, args, nargs, results, nresults);
   } catch (...) {
     return wasmtime_error_new("an aether host function failed with a C++ exception");
   }
@@ -311,16 +312,20 @@ void setServiceError(wasmtime_component_val_t* out, const Error& e) {
 
 // The capability check every gated host function makes before anything else. Records the
 // decision in the audit trail; on refusal fills `result` with host-error.denied.
-bool allowed(CallEnv* env, std::string_view function, std::string right, std::string resource,
+// Runs on every gated call: nothing is allocated on the allowed path beyond the AuditEvent.
+bool allowed(CallEnv* env, std::string_view function, std::string_view right, std::string_view resource,
              wasmtime_component_val_t* result) {
-  Status st = fail(Errc::kPermissionDenied, "no capability gate for this run");
-  if (env->host->gate != nullptr) st = env->host->gate->check(right, resource);
-  AuditEvent ev{std::string(function), right, resource, static_cast<bool>(st),
-                st ? std::string() : st.error().message};
-  if (env->host->services != nullptr) env->host->services->audit(ev);
+  Status st = env->host->gate != nullptr ? env->host->gate->check(right, resource)
+                                         : Status(fail(Errc::kPermissionDenied, "no capability gate for this run"));
+  if (env->host->services != nullptr) {
+    env->host->services->audit(AuditEvent{std::string(function), std::string(right), std::string(resource),
+                                          static_cast<bool>(st), st ? std::string() : st.error().message});
+  }
   if (!st) {
-    env->errors.push_back(std::string(function) + ": denied " + right + " " + resource + ": " + st.error().message);
-    setHostError(result, "denied", safeText("needs " + right + " on " + resource + ": " + st.error().message));
+    const std::string what = std::string(right) + " " + std::string(resource);
+    env->errors.push_back(std::string(function) + ": denied " + what + ": " + st.error().message);
+    setHostError(result, "denied",
+                 safeText("needs " + std::string(right) + " on " + std::string(resource) + ": " + st.error().message));
     return false;
   }
   return true;
@@ -783,9 +788,10 @@ const std::vector<HostFn>& hostFunctions() {
   return fns;
 }
 
-// Builds the linker: WASI Preview 2 plus aether:host@0.1.0. `env` is the host functions' data.
-Result<std::unique_ptr<wasmtime_component_linker_t, ComponentLinkerDeleter>> makeLinker(wasm_engine_t* engine,
-                                                                                         CallEnv* env) {
+// Builds the linker: WASI Preview 2 plus aether:host@0.1.0. Host functions get no data of
+// their own: noexceptHostFn hands them the store's data, the CallEnv of the run.
+Result<std::unique_ptr<wasmtime_component_linker_t, ComponentLinkerDeleter>> makeLinker(wasm_engine_t* engine) {
+  void* const env = nullptr;
   std::unique_ptr<wasmtime_component_linker_t, ComponentLinkerDeleter> linker(wasmtime_component_linker_new(engine));
   // All of wasi:cli, wasi:clocks, wasi:filesystem, wasi:io, wasi:random and wasi:sockets 0.2.x
   // (not wasi:http). What a guest can reach through them is decided by the WASI context of the
@@ -848,13 +854,83 @@ Result<std::unique_ptr<wasmtime_component_linker_t, ComponentLinkerDeleter>> mak
   return linker;
 }
 
+// A guest path in cap's normal form for fs resources: "/" or "/seg/seg" with segments of
+// [A-Za-z0-9._~-] that are not "." or "..". Mounts are checked exactly as given (no normalizing).
+bool validMountPath(std::string_view p) {
+  if (p == "/") return true;
+  if (p.empty() || p.front() != '/' || p.back() == '/' || p.size() > 1024) return false;
+  std::size_t start = 1;
+  while (start <= p.size()) {
+    std::size_t end = p.find('/', start);
+    if (end == std::string_view::npos) end = p.size();
+    const std::string_view seg = p.substr(start, end - start);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    for (char c : seg) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                      c == '_' || c == '~' || c == '-';
+      if (!ok) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+// The WASI preopens of a run: each HostContext::fs_mounts entry the gate allows, backed by a
+// directory inside app_data_dir. Wasmtime (cap-std) confines every path the guest opens to the
+// preopened directory: "..", absolute paths and symlinks leading out are refused.
+Status preopenMounts(wasi_config_t* wasi, CallEnv* env) {
+  namespace fs = std::filesystem;
+  const HostContext& host = *env->host;
+  if (host.fs_mounts.empty()) return {};
+  std::error_code ec;
+  std::optional<fs::path> root;
+  if (host.app_data_dir) {
+    fs::create_directories(*host.app_data_dir, ec);
+    if (!ec) root = fs::canonical(*host.app_data_dir, ec);
+    if (ec) return fail(Errc::kIo, "cannot prepare the app's data directory " + host.app_data_dir->string() + ": " + ec.message());
+  }
+  for (const HostContext::FsMount& m : host.fs_mounts) {
+    const std::string what = std::string("wasi:filesystem mount ") + (m.writable ? "(rw) " : "(ro) ") + m.path;
+    if (!validMountPath(m.path)) {
+      env->errors.push_back(what + ": not an absolute path in normal form; not mounted");
+      continue;
+    }
+    const std::string right = m.writable ? "fs.write" : "fs.read";
+    const std::string resource = m.path == "/" ? "/*" : m.path + "/*";
+    Status st = fail(Errc::kPermissionDenied, "no capability gate for this run");
+    if (host.gate != nullptr) st = host.gate->check(right, resource);
+    if (st && !root) st = fail(Errc::kInvalidArgument, "the node gave this run no app data directory");
+    if (host.services != nullptr) {
+      host.services->audit(AuditEvent{"wasi:filesystem/preopens", right, resource, static_cast<bool>(st),
+                                      st ? std::string("mounted") : st.error().message});
+    }
+    if (!st) {
+      env->errors.push_back("wasi:filesystem/preopens: denied " + right + " " + resource + ": " + st.error().message);
+      continue;
+    }
+    const fs::path dir = m.path == "/" ? *root : *root / m.path.substr(1);
+    fs::create_directories(dir, ec);
+    const fs::path real = ec ? fs::path() : fs::canonical(dir, ec);
+    // A symlink planted inside app_data_dir must not carry the mount outside it.
+    const auto rel = real.lexically_relative(*root);
+    if (ec || rel.empty() || *rel.begin() == "..") {
+      return fail(Errc::kIo, "cannot mount " + m.path + ": " + dir.string() + " is not a directory inside " +
+                                 root->string() + (ec ? ": " + ec.message() : std::string()));
+    }
+    if (!wasi_config_preopen_dir(wasi, real.c_str(), m.path.c_str(), m.writable)) {
+      return fail(Errc::kIo, "cannot preopen " + real.string() + " as " + m.path);
+    }
+  }
+  return {};
+}
+
 // Creates the run's store with limits, fuel and — always, before anything is instantiated — a
 // WASI context. Wasmtime's C API keeps the WASI state in an Option that its WASI host functions
 // unwrap: a component calling any WASI function in a store without wasmtime_context_set_wasi
 // aborts the whole process. This function is the only way runComponent gets a store, so a store
 // without WASI state never meets a component.
 Result<internal::StorePtr> makeStore(wasm_engine_t* engine, const Limits& limits, CallEnv* env) {
-  internal::StorePtr store(wasmtime_store_new(engine, nullptr, nullptr));
+  internal::StorePtr store(wasmtime_store_new(engine, env, nullptr));
   if (!store) return fail(Errc::kWasm, "wasmtime: cannot create store");
   wasmtime_context_t* cx = wasmtime_store_context(store.get());
   wasmtime_store_limiter(store.get(), limits.max_memory_bytes, limits.max_table_elements, kMaxInstances, kMaxTables,
@@ -869,6 +945,7 @@ Result<internal::StorePtr> makeStore(wasm_engine_t* engine, const Limits& limits
   if (!wasi_config_set_argv(wasi.get(), 1, argv)) return fail(Errc::kInternal, "cannot set WASI argv");
   wasi_config_set_stdout_custom(wasi.get(), outputSink, env, nullptr);
   wasi_config_set_stderr_custom(wasi.get(), outputSink, env, nullptr);
+  AE_TRY(preopenMounts(wasi.get(), env));
   // Takes ownership of the config, even on error.
   if (ErrorPtr err(wasmtime_context_set_wasi(cx, wasi.release())); err) {
     return fail(Errc::kWasm, "cannot set up WASI: " + errorMessage(err.get()));
@@ -882,6 +959,9 @@ bool isMissingImport(std::string_view message) {
   return message.find("a matching implementation was not found in the linker") != std::string_view::npos;
 }
 
+Result<RunResult> runCompiled(const Engine::Impl& engine, const wasmtime_component_t* component,
+                              const HostContext& host, const Limits& limits);
+
 }  // namespace
 
 std::vector<HostFunctionInfo> Engine::hostFunctions() {
@@ -893,6 +973,11 @@ std::vector<HostFunctionInfo> Engine::hostFunctions() {
 }
 
 Result<RunResult> Engine::runComponent(ByteView component_bytes, const HostContext& host, const Limits& limits) const {
+  AE_ASSIGN_OR_RETURN(CompiledComponent component, compileComponent(component_bytes));
+  return runComponent(component, host, limits);
+}
+
+Result<CompiledComponent> Engine::compileComponent(ByteView component_bytes) const {
   // Accept WAT text (`(component ...)`) for tests and tools.
   wasm_byte_vec_t wat_out{0, nullptr};
   ByteView wasm = component_bytes;
@@ -914,19 +999,36 @@ Result<RunResult> Engine::runComponent(ByteView component_bytes, const HostConte
                 "this is a core Wasm module, not a component (run it with Engine::run, or wrap it with "
                 "`wasm-tools component new`)");
   }
-
   AE_ASSIGN_OR_RETURN(internal::ComponentPtr component, internal::compileComponent(*impl_, wasm));
+  auto impl = std::make_shared<CompiledComponent::Impl>();
+  impl->engine = impl_.get();
+  impl->component = std::move(component);
+  return CompiledComponent(std::move(impl));
+}
 
-  // Destroyed after the store and linker that point at it.
+Result<RunResult> Engine::runComponent(const CompiledComponent& component, const HostContext& host,
+                                       const Limits& limits) const {
+  if (component.impl().engine != impl_.get()) {
+    return fail(Errc::kInvalidArgument, "this component was compiled by another Engine");
+  }
+  return runCompiled(*impl_, component.impl().component.get(), host, limits);
+}
+
+namespace {
+
+Result<RunResult> runCompiled(const Engine::Impl& engine, const wasmtime_component_t* component,
+                              const HostContext& host, const Limits& limits) {
+  // Destroyed after the store that points at it.
   CallEnv env{&host, &limits, {}, 0};
-  // TODO(perf): build the linker once per Engine and pass CallEnv through the store's data.
-  AE_ASSIGN_OR_RETURN(auto linker, makeLinker(impl_->engine, &env));
-  AE_ASSIGN_OR_RETURN(internal::StorePtr store, makeStore(impl_->engine, limits, &env));
+  AE_ASSIGN_OR_RETURN(internal::StorePtr store, makeStore(engine.engine, limits, &env));
   wasmtime_context_t* cx = wasmtime_store_context(store.get());
 
   wasmtime_component_instance_t instance;
-  if (ErrorPtr err(wasmtime_component_linker_instantiate(linker.get(), cx, component.get(), &instance)); err) {
+  if (ErrorPtr err(wasmtime_component_linker_instantiate(engine.component_linker, cx, component, &instance)); err) {
     const std::string msg = errorMessage(err.get());
+    if (msg.find("maximum concurrent") != std::string::npos) {
+      return fail(Errc::kLimitExceeded, "the node runs too many guests at once (" + msg + "); retry later");
+    }
     if (isMissingImport(msg)) {
       return fail(Errc::kUnsupported, "component needs what this host does not provide: " + msg);
     }
@@ -995,6 +1097,39 @@ Result<RunResult> Engine::runComponent(ByteView component_bytes, const HostConte
       if (n < payload->of.string.size) out.guest_error += " [truncated]";
     } else {
       out.guest_error = "(run returned err without a message)";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace internal {
+Result<wasmtime_component_linker_t*> buildComponentLinker(wasm_engine_t* engine) {
+  AE_ASSIGN_OR_RETURN(auto linker, makeLinker(engine));
+  return linker.release();
+}
+}  // namespace internal
+
+std::vector<HostContext::FsMount> fsMountsFor(std::span<const std::pair<std::string, std::string>> grants) {
+  std::vector<HostContext::FsMount> out;
+  for (const auto& [right, resource] : grants) {
+    if (right != "fs.read" && right != "fs.write" && right != "fs.*") continue;
+    std::string path;
+    if (resource == "/*") {
+      path = "/";
+    } else if (resource.size() > 2 && resource.ends_with("/*")) {
+      path = resource.substr(0, resource.size() - 2);
+    } else {
+      continue;  // a single file: not a directory to preopen
+    }
+    if (!validMountPath(path)) continue;
+    const bool writable = right != "fs.read";
+    auto it = std::find_if(out.begin(), out.end(), [&](const HostContext::FsMount& m) { return m.path == path; });
+    if (it == out.end()) {
+      out.push_back(HostContext::FsMount{path, writable});
+    } else {
+      it->writable = it->writable || writable;
     }
   }
   return out;

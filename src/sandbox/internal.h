@@ -25,12 +25,19 @@ struct Engine::Impl {
   std::atomic<std::uint64_t> compiles{0};
   std::atomic<std::uint64_t> cache_hits{0};
   std::atomic<std::uint64_t> cache_rejects{0};
+  std::atomic<std::uint64_t> module_compiles{0};
+  std::atomic<std::uint64_t> module_cache_hits{0};
+  bool pooling = false;
+  // WASI Preview 2 + aether:host, built once by Engine::create and shared by every component run
+  // (instantiation only reads it); host functions find their run's state in the store's data.
+  wasmtime_component_linker_t* component_linker = nullptr;
   std::jthread ticker;  // started by Engine::create; stopped before the engine is deleted
   ~Impl() {
     if (ticker.joinable()) {
       ticker.request_stop();
       ticker.join();
     }
+    if (component_linker) wasmtime_component_linker_delete(component_linker);
     if (engine) wasm_engine_delete(engine);
   }
 };
@@ -61,9 +68,24 @@ struct ComponentDeleter {
 using ComponentPtr = std::unique_ptr<wasmtime_component_t, ComponentDeleter>;
 Result<ComponentPtr> compileComponent(Engine::Impl& engine, ByteView wasm);
 
+// The same for core modules (Engine::run).
+struct ModuleDeleter {
+  void operator()(wasmtime_module_t* m) const { wasmtime_module_delete(m); }
+};
+using ModulePtr = std::unique_ptr<wasmtime_module_t, ModuleDeleter>;
+Result<ModulePtr> compileModule(Engine::Impl& engine, ByteView wasm);
+
+// The shared component linker (component.cc); called once by Engine::create.
+Result<wasmtime_component_linker_t*> buildComponentLinker(wasm_engine_t* engine);
+
 // Text of a Wasmtime error / trap (the C API's trailing NUL removed).
 std::string errorMessage(const wasmtime_error_t* e);
 std::string trapMessage(const wasm_trap_t* t);
 
 }  // namespace internal
+
+struct CompiledComponent::Impl {
+  const Engine::Impl* engine = nullptr;  // the engine that compiled it
+  internal::ComponentPtr component;
+};
 }  // namespace aether::sandbox

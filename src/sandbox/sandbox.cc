@@ -2,8 +2,10 @@
 
 #include <wasmtime.h>
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <limits>
@@ -101,9 +103,6 @@ using internal::trapMessage;
 
 constexpr std::string_view kHostModule = "aether";
 
-struct ModuleDeleter {
-  void operator()(wasmtime_module_t* m) const { wasmtime_module_delete(m); }
-};
 struct LinkerDeleter {
   void operator()(wasmtime_linker_t* l) const { wasmtime_linker_delete(l); }
 };
@@ -194,8 +193,36 @@ std::string_view Engine::runtimeVersion() { return "wasmtime " WASMTIME_VERSION;
 Result<Engine> Engine::create() { return create(EngineOptions{}); }
 
 EngineStats Engine::stats() const {
-  return EngineStats{impl_->compiles.load(), impl_->cache_hits.load(), impl_->cache_rejects.load()};
+  EngineStats s;
+  s.compiles = impl_->compiles.load();
+  s.cache_hits = impl_->cache_hits.load();
+  s.cache_rejects = impl_->cache_rejects.load();
+  s.module_compiles = impl_->module_compiles.load();
+  s.module_cache_hits = impl_->module_cache_hits.load();
+  s.pooling = impl_->pooling;
+  return s;
 }
+
+namespace {
+
+// Wasmtime 48's defaults: each linear memory slot reserves 4 GiB plus a 32 MiB guard region.
+constexpr std::uint64_t kMemorySlotBytes = (std::uint64_t{4} << 30) + (std::uint64_t{32} << 20);
+// Per run, a component instantiates a handful of core modules (kMaxInstances in component.cc
+// bounds it at 32); two memories and eight tables a run cover wasi-libc guests with the adapter.
+constexpr std::uint32_t kCoreInstancesPerSlot = 16;
+constexpr std::uint32_t kMemoriesPerSlot = 2;
+constexpr std::uint32_t kTablesPerSlot = 8;
+
+// wasm_engine_new_with_config cannot report failure (it unwraps Engine::new in Rust and would
+// abort the process), so check first that the pool's address space can be reserved at all.
+bool canReserve(std::uint64_t bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return false;
+  ::munmap(p, bytes);
+  return true;
+}
+
+}  // namespace
 
 Result<Engine> Engine::create(const EngineOptions& options) {
   if (!options.cache_dir.empty()) {
@@ -211,11 +238,39 @@ Result<Engine> Engine::create(const EngineOptions& options) {
   wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
   wasmtime_config_wasm_component_model_set(config, true);  // for runComponent (component.cc)
   wasmtime_config_epoch_interruption_set(config, true);
+  bool pooling = false;
+  if (options.pooling) {
+    if (options.pool_slots == 0 || options.pool_slots > 4096) {
+      wasm_config_delete(config);
+      return fail(Errc::kInvalidArgument, "engine: pool_slots must be 1..4096");
+    }
+    const std::uint32_t slots = options.pool_slots;
+    if (canReserve(std::uint64_t{slots} * kMemoriesPerSlot * kMemorySlotBytes)) {
+      wasmtime_pooling_allocation_config_t* pool = wasmtime_pooling_allocation_config_new();
+      wasmtime_pooling_allocation_config_total_component_instances_set(pool, slots);
+      wasmtime_pooling_allocation_config_total_core_instances_set(pool, slots * kCoreInstancesPerSlot);
+      wasmtime_pooling_allocation_config_total_memories_set(pool, slots * kMemoriesPerSlot);
+      wasmtime_pooling_allocation_config_total_tables_set(pool, slots * kTablesPerSlot);
+      wasmtime_pooling_allocation_config_max_memories_per_module_set(pool, 1);
+      wasmtime_pooling_allocation_config_max_tables_per_module_set(pool, 4);
+      wasmtime_pooling_allocation_config_max_memories_per_component_set(pool, kMemoriesPerSlot);
+      wasmtime_pooling_allocation_config_max_tables_per_component_set(pool, kTablesPerSlot);
+      wasmtime_pooling_allocation_config_max_core_instances_per_component_set(pool, kCoreInstancesPerSlot);
+      wasmtime_pooling_allocation_config_table_elements_set(pool, 100'000);
+      wasmtime_pooling_allocation_config_max_memory_size_set(
+          pool, static_cast<std::size_t>(std::min<std::uint64_t>(options.pool_max_memory_bytes, std::uint64_t{4} << 30)));
+      wasmtime_pooling_allocation_strategy_set(config, pool);  // copies the pool config
+      wasmtime_pooling_allocation_config_delete(pool);
+      pooling = true;
+    }
+  }
   wasm_engine_t* engine = wasm_engine_new_with_config(config);  // takes ownership of config
   if (engine == nullptr) return fail(Errc::kWasm, "wasmtime: cannot create engine");
   auto impl = std::make_unique<Impl>();
   impl->engine = engine;
   impl->options = options;
+  impl->pooling = pooling;
+  AE_ASSIGN_OR_RETURN(impl->component_linker, internal::buildComponentLinker(engine));
   impl->ticker = std::jthread([engine](std::stop_token stop) {
     while (!stop.stop_requested()) {
       std::this_thread::sleep_for(kEpochTick);
@@ -238,11 +293,9 @@ Result<RunResult> Engine::run(ByteView module_bytes, std::string_view entry, con
     wasm = ByteView(reinterpret_cast<const std::uint8_t*>(wat_out.data), wat_out.size);
   }
 
-  wasmtime_module_t* raw_module = nullptr;
-  ErrorPtr compile_err(wasmtime_module_new(impl_->engine, wasm.data(), wasm.size(), &raw_module));
+  auto compiled = internal::compileModule(*impl_, wasm);
   if (!is_binary) wasm_byte_vec_delete(&wat_out);
-  if (compile_err) return fail(Errc::kWasm, "cannot compile module: " + errorMessage(compile_err.get()));
-  std::unique_ptr<wasmtime_module_t, ModuleDeleter> module(raw_module);
+  AE_ASSIGN_OR_RETURN(internal::ModulePtr module, std::move(compiled));
 
   internal::StorePtr store(wasmtime_store_new(impl_->engine, nullptr, nullptr));
   wasmtime_context_t* cx = wasmtime_store_context(store.get());
@@ -269,7 +322,13 @@ Result<RunResult> Engine::run(ByteView module_bytes, std::string_view entry, con
   wasm_trap_t* raw_trap = nullptr;
   ErrorPtr link_err(wasmtime_linker_instantiate(linker.get(), cx, module.get(), &instance, &raw_trap));
   TrapPtr trap(raw_trap);
-  if (link_err) return fail(Errc::kWasm, "cannot instantiate: " + errorMessage(link_err.get()));
+  if (link_err) {
+    const std::string msg = errorMessage(link_err.get());
+    if (msg.find("maximum concurrent") != std::string::npos) {
+      return fail(Errc::kLimitExceeded, "the node runs too many guests at once (" + msg + "); retry later");
+    }
+    return fail(Errc::kWasm, "cannot instantiate: " + msg);
+  }
   if (trap) return fail(Errc::kWasm, "trap during instantiation: " + trapMessage(trap.get()));
 
   wasmtime_extern_t item;

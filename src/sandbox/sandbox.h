@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -60,7 +61,24 @@ struct HostContext {
   std::string app_did = {};
   Gate* gate = nullptr;          // not owned; null denies every gated call
   Services* services = nullptr;  // not owned; null answers unavailable
+  // Components: the WASI filesystem. Each mount is a directory the guest sees at `path`
+  // ("/data"), backed by <app_data_dir>/<path> (created if missing) and preopened only if the
+  // gate allows fs.read (read-only mount) or fs.write (writable mount) on "<path>/*" ("/*" for
+  // "/"). Refused mounts are audited and left out; without app_data_dir nothing is mounted.
+  // fsMountsFor() derives the mounts from granted fs capabilities.
+  struct FsMount {
+    std::string path;  // absolute guest path in cap's normal form: "/", "/data", "/data/cache"
+    bool writable = false;
+  };
+  std::optional<std::filesystem::path> app_data_dir = std::nullopt;
+  std::vector<FsMount> fs_mounts = {};
 };
+
+// The WASI mounts granted fs capabilities imply: "fs.read /data/*" -> {"/data", read-only},
+// "fs.write /data/*" or "fs.*  /data/*" -> {"/data", writable}, "/*" -> {"/"}. Capabilities on
+// single files ("fs.read /notes.txt") cannot be WASI preopens and are skipped; so are other
+// namespaces. One mount per path, writable if any grant for it is.
+std::vector<HostContext::FsMount> fsMountsFor(std::span<const std::pair<std::string, std::string>> grants);
 
 // ---- capability-gated host services (components) -----------------------------------------------
 //
@@ -155,12 +173,36 @@ struct EngineOptions {
   // (deserializing untrusted bytes is unsafe): a tampered or foreign file is recompiled.
   std::filesystem::path cache_dir;
   Bytes cache_key;  // 32 bytes when cache_dir is set (the node derives it from its key)
+  // Pooling allocator: instance, memory and table slots reserved once (address space only),
+  // so instantiation reuses a slot instead of mapping fresh memory. `pool_slots` is how many
+  // guests may run at once on this engine (more fail with kLimitExceeded); every linear memory
+  // is capped at pool_max_memory_bytes whatever Limits say. If the address space cannot be
+  // reserved (ulimit -v), the engine falls back to on-demand allocation (EngineStats::pooling).
+  bool pooling = true;
+  std::uint32_t pool_slots = 64;
+  std::uint64_t pool_max_memory_bytes = std::uint64_t{4} << 30;
 };
 
 struct EngineStats {
   std::uint64_t compiles = 0;    // components compiled by Cranelift
   std::uint64_t cache_hits = 0;  // components loaded from cache_dir
   std::uint64_t cache_rejects = 0;  // cache files that failed authentication or loading
+  std::uint64_t module_compiles = 0;    // core modules compiled by Cranelift (Engine::run)
+  std::uint64_t module_cache_hits = 0;  // core modules loaded from cache_dir
+  bool pooling = false;                 // the pooling allocator is in use
+};
+
+// A component compiled once by Engine::compileComponent and instantiated by every
+// runComponent(compiled, ...) without compiling again. Cheap to copy; usable only with the
+// Engine that made it.
+class CompiledComponent {
+ public:
+  struct Impl;
+  explicit CompiledComponent(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<const Impl> impl_;
 };
 
 struct HostFunctionInfo {
@@ -171,7 +213,8 @@ struct HostFunctionInfo {
 
 class Engine {
  public:
-  // Creates a Wasmtime engine (Cranelift, fuel metering on, component model on, epochs).
+  // Creates a Wasmtime engine (Cranelift, fuel metering on, component model on, epochs, the
+  // pooling allocator) with a ticker thread that advances its epoch every 10 ms.
   static Result<Engine> create();
   // kInvalidArgument for a cache_dir without a 32-byte key; kIo if cache_dir cannot be created.
   static Result<Engine> create(const EngineOptions& options);
@@ -181,7 +224,7 @@ class Engine {
   Engine& operator=(Engine&&) noexcept;
   ~Engine();
 
-  // Compiles `module` (binary Wasm, or WAT text), links the host API, instantiates it under
+  // Compiles `module` (binary Wasm, or WAT text; through the cache like components), links the host API, instantiates it under
   // `limits` and calls the exported function `entry` (type [] -> [] or [] -> [i32]).
   // Compile, link and instantiation failures, traps and fuel exhaustion are errors (Errc::kWasm,
   // or Errc::kLimitExceeded for fuel), never crashes.
@@ -201,6 +244,13 @@ class Engine {
   // An `err` returned by run(), or exit(n != 0), is not an error of this call: it lands in
   // RunResult::guest_error with value 1.
   Result<RunResult> runComponent(ByteView component, const HostContext& host, const Limits& limits) const;
+
+  // Compiles (or loads from the cache) once; errors as runComponent's before instantiation.
+  Result<CompiledComponent> compileComponent(ByteView component) const;
+  // runComponent without the compile step: instantiates `component` in a fresh store (a pool
+  // slot) and calls run(). kInvalidArgument if it was compiled by another Engine.
+  Result<RunResult> runComponent(const CompiledComponent& component, const HostContext& host,
+                                 const Limits& limits) const;
 
   // Every aether:host@0.1.0 function a component may import, with the right it is gated by
   // ("" for the few that have no effect and reveal nothing: identity.did / app-did, log.write).

@@ -91,12 +91,27 @@ if [ "$(wc -l < "$WORK/requests" 2>/dev/null)" -eq 1 ]; then ok "exactly one req
 
 # The filesystem: no preopens, so absolute paths and ../ climbs all fail.
 expect "filesystem escapes" 0 "/etc/passwd refused" run "$GUESTS/escape_component.wasm"
-if ! grep -q OPENED "$WORK/out" && [ "$(grep -c refused "$WORK/out")" -eq 7 ]; then
-  ok "all 7 escape attempts refused"
+if ! grep -q OPENED "$WORK/out" && [ "$(grep -c refused "$WORK/out")" -eq 10 ] && grep -q "note.txt failed" "$WORK/out"; then
+  ok "all 10 escape attempts refused, and no mount to write to"
 else
   bad "an escape attempt succeeded"; cat "$WORK/out"
 fi
 [ ! -e /tmp/aether-escape-write ] && ok "nothing written outside the sandbox" || bad "/tmp/aether-escape-write exists"
+
+# With "fs.write /data/*": /data is mounted from the app's own directory; ../, absolute paths
+# and a symlink planted in the mount still lead nowhere.
+expect "filesystem escapes from a granted mount" 0 "write /data/note.txt ok" \
+  run --yes --grant "fs.write /data/*" "$GUESTS/escape_component.wasm"
+if ! grep -q OPENED "$WORK/out" && [ "$(grep -c refused "$WORK/out")" -eq 10 ]; then
+  ok "all 10 escape attempts refused with /data mounted"
+else
+  bad "an escape attempt succeeded with /data mounted"; cat "$WORK/out"
+fi
+note=$(find "$AETHER_HOME/apps" -path '*/files/data/note.txt' 2>/dev/null | head -1)
+[ -n "$note" ] && grep -q "written by the escape guest" "$note" && ok "the write landed in the app's directory (${note#$AETHER_HOME/})" \
+  || bad "no note.txt under $AETHER_HOME/apps"
+[ ! -e "$AETHER_HOME/apps/escape-component/files/outside.txt" ] && [ ! -e /tmp/aether-escape-write ] && ok "nothing written outside the mount" \
+  || bad "a file was written outside the mount"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
