@@ -6,6 +6,7 @@
 #include <ctime>
 #include <fstream>
 
+#include "api/api.h"
 #include "guests/guests.h"
 
 namespace aether::node {
@@ -96,6 +97,7 @@ Result<Node> Node::init(const fs::path& home, KeyProtection protection, const Pa
   }
   if (!ks) return withContext(std::move(ks).error(), "creating the node key");
   AE_TRY(writeConfig(home, ks->did()));
+  AE_TRY(api::ensureTlsCertificate(home));  // the daemon's TLS certificate (docs/api.md)
   return Node(std::make_unique<State>(State{home, std::move(*ks)}));
 }
 
