@@ -256,7 +256,12 @@ class HostImpl : public std::enable_shared_from_this<HostImpl> {
   PeerId peer_id_;
   tcp::acceptor acceptor_;
   std::map<std::string, StreamHandler, std::less<>> handlers_;
-  std::function<void(Connection)> observer_;
+  std::function<void(Connection)> observer_;                  // inbound only
+  std::vector<std::function<void(Connection)>> any_observers_;  // both directions
+  void notifyConnected(const std::shared_ptr<ConnectionImpl>& conn) {
+    auto observers = any_observers_;  // an observer may add another
+    for (auto& o : observers) o(Connection(conn));
+  }
   std::vector<std::weak_ptr<ConnectionImpl>> connections_;
   std::vector<codec::Multiaddr> listen_addrs_;  // without /p2p/
   IdentifyOptions identify_;
@@ -512,6 +517,49 @@ Task<Result<Stream>> Connection::openStream(std::string_view protocol) {
   co_return stream;
 }
 
+Task<Result<Stream>> Connection::openStream(std::span<const std::string> protocols) {
+  if (protocols.empty()) co_return fail(Errc::kInvalidArgument, "open stream: no protocol given");
+  if (impl_->closed_ || impl_->closing_) co_return std::unexpected(impl_->deadError());
+  for (const auto& p : protocols) {
+    if (p.empty() || p.size() >= kMaxMultistreamMessage || p.find('\n') != std::string::npos) {
+      co_return fail(Errc::kInvalidArgument, "open stream: bad protocol id");
+    }
+  }
+  auto id = impl_->yamux_.openStream();
+  if (!id) co_return std::unexpected(id.error());
+  impl_->flush();
+  Stream stream(impl_, *id, protocols[0]);
+  // Header and first proposal pipelined; on `na` the next proposal goes on the same stream.
+  Bytes out;
+  appendMultistreamMessage(out, kMultistreamProtocol);
+  appendMultistreamMessage(out, protocols[0]);
+  auto st = co_await stream.writeAll(out);
+  if (!st) co_return withContext(st.error(), "open stream");
+  auto header = co_await readMultistream(stream);
+  if (!header) co_return withContext(header.error(), "open stream");
+  if (*header != kMultistreamProtocol) co_return fail(Errc::kUnsupported, "multistream: remote speaks '" + *header + "'");
+  for (std::size_t i = 0; i < protocols.size(); ++i) {
+    if (i > 0) {
+      out.clear();
+      appendMultistreamMessage(out, protocols[i]);
+      st = co_await stream.writeAll(out);
+      if (!st) co_return withContext(st.error(), "open stream");
+    }
+    auto reply = co_await readMultistream(stream);
+    if (!reply) co_return withContext(reply.error(), "open stream");
+    if (*reply == protocols[i]) {
+      stream.protocol_ = protocols[i];
+      co_return stream;
+    }
+    if (*reply != kMultistreamNa) {
+      co_return fail(Errc::kMalformed, "multistream: unexpected reply '" + *reply + "' to " + protocols[i]);
+    }
+  }
+  std::string all;
+  for (const auto& p : protocols) all += (all.empty() ? "" : ", ") + p;
+  co_return fail(Errc::kUnsupported, "multistream: remote supports none of " + all);
+}
+
 void Connection::close() {
   if (impl_->closed_ || impl_->closing_) return;
   impl_->yamux_.goAway(YamuxGoAway::kNormal);
@@ -597,7 +645,9 @@ Task<Status> upgradeWithDeadline(std::shared_ptr<HostImpl> host, std::shared_ptr
 
 Task<void> serveConnection(std::shared_ptr<HostImpl> host, std::shared_ptr<ConnectionImpl> conn) {
   auto st = co_await upgradeWithDeadline(host, conn, std::nullopt);
-  if (st && host->observer_) host->observer_(Connection(conn));
+  if (!st) co_return;
+  if (host->observer_) host->observer_(Connection(conn));
+  host->notifyConnected(conn);
 }
 
 Task<void> acceptLoop(std::shared_ptr<HostImpl> host) {
@@ -731,6 +781,7 @@ Task<Result<Connection>> Host::dial(const codec::Multiaddr& addr, const PeerId& 
   conn->sock_.socket().set_option(tcp::no_delay(true), ec);
   auto st = co_await upgradeWithDeadline(host, conn, expected);
   if (!st) co_return withContext(st.error(), "dial " + addr.toString());
+  host->notifyConnected(conn);
   co_return Connection(conn);
 }
 
@@ -967,8 +1018,14 @@ Task<Status> identifyPush(Host& host, Connection& conn) {
   co_return Status{};
 }
 
+boost::asio::io_context& Host::ioContext() const { return impl_->io_; }
+
 void Host::setConnectionObserver(std::function<void(Connection)> observer) {
   impl_->observer_ = std::move(observer);
+}
+
+void Host::addConnectionObserver(std::function<void(Connection)> observer) {
+  impl_->any_observers_.push_back(std::move(observer));
 }
 
 void Host::close() {

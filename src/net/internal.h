@@ -392,4 +392,80 @@ class RoutingTable {
   std::vector<std::vector<Entry>> buckets_;  // 257 (index = common prefix length)
 };
 
+
+// ---- pubsub RPC (/floodsub/1.0.0, /meshsub/1.0.0 .. 1.2.0) ----------------------------------------
+//
+// libp2p/specs pubsub/README.md + gossipsub v1.0/v1.1/v1.2: uvarint-delimited protobuf `RPC`s
+// on one stream per direction. Presence of each optional field is kept (signatures cover the
+// re-encoded message, and go encodes a present empty field).
+
+inline constexpr std::size_t kPubsubMaxRpc = 1 << 20;     // go-libp2p-pubsub's default message cap
+inline constexpr std::size_t kPubsubMaxTopic = 1024;
+inline constexpr std::size_t kPubsubMaxIds = 5000;        // message ids per control kind per RPC
+inline constexpr std::size_t kPubsubMaxEntries = 1024;    // subscriptions / messages / control entries
+inline constexpr std::size_t kPubsubMaxMessageId = 256;
+inline constexpr std::size_t kPubsubMaxPx = 16;           // peers in one PRUNE's exchange
+inline constexpr std::string_view kPubsubSignPrefix = "libp2p-pubsub:";
+
+struct PubsubWireMessage {
+  std::optional<Bytes> from;   // field 1: the author's peer id (multihash bytes)
+  std::optional<Bytes> data;   // 2
+  std::optional<Bytes> seqno;  // 3: 8 bytes big-endian
+  std::optional<std::string> topic;  // 4
+  std::optional<Bytes> signature;    // 5
+  std::optional<Bytes> key;          // 6: only when `from` does not inline the key
+};
+
+struct PubsubSubOpt {
+  bool subscribe = false;
+  std::string topic;
+};
+
+struct PubsubIHave {
+  std::string topic;
+  std::vector<Bytes> ids;
+};
+
+struct PubsubPrune {
+  std::string topic;
+  std::vector<Bytes> px;                 // peer ids offered for exchange
+  std::optional<std::uint64_t> backoff;  // seconds
+};
+
+struct PubsubControl {
+  std::vector<PubsubIHave> ihave;
+  std::vector<Bytes> iwant;      // all ControlIWant entries, flattened
+  std::vector<std::string> graft;
+  std::vector<PubsubPrune> prune;
+  std::vector<Bytes> idontwant;  // all ControlIDontWant entries, flattened
+  bool empty() const {
+    return ihave.empty() && iwant.empty() && graft.empty() && prune.empty() && idontwant.empty();
+  }
+};
+
+struct PubsubRpc {
+  std::vector<PubsubSubOpt> subscriptions;
+  std::vector<PubsubWireMessage> publish;
+  PubsubControl control;
+  bool empty() const { return subscriptions.empty() && publish.empty() && control.empty(); }
+};
+
+Bytes encodePubsubMessage(const PubsubWireMessage& m);
+Bytes encodePubsubRpc(const PubsubRpc& rpc);
+// Strict decoder: wrong wire types, non-UTF-8 or control characters in topics, topics or ids
+// over the limits, more entries than kPubsubMaxEntries / kPubsubMaxIds -> typed errors; unknown
+// fields (e.g. the partial-messages extension) are skipped.
+[[nodiscard]] Result<PubsubRpc> decodePubsubRpc(ByteView body);
+
+// "libp2p-pubsub:" || the message encoded without `signature` and `key`.
+Bytes pubsubSigningBytes(const PubsubWireMessage& m);
+// Sets from (our peer id), signature; leaves key empty (Ed25519 ids inline the key).
+void signPubsubMessage(PubsubWireMessage& m, const crypto::Ed25519KeyPair& key);
+// StrictSign: from, seqno (8 bytes) and signature must be present; the key is inlined in
+// `from` or given in `key` (then it must hash to `from`). Returns the author.
+// kMalformed / kBadSignature / kAuthFailed.
+[[nodiscard]] Result<PeerId> verifyPubsubMessage(const PubsubWireMessage& m);
+// The default message id: from || seqno (as go-libp2p-pubsub and js-libp2p compute it).
+Bytes pubsubMessageId(const PubsubWireMessage& m);
+
 }  // namespace aether::net

@@ -75,6 +75,7 @@ class Stream {
 
  private:
   friend class ConnectionImpl;  // sets protocol_ once an inbound stream is negotiated
+  friend class Connection;      // sets protocol_ once a multi-protocol proposal is accepted
   std::shared_ptr<ConnectionImpl> conn_;  // shared with the Connection handle and its loops
   std::uint32_t id_ = 0;
   std::string protocol_;
@@ -94,6 +95,9 @@ class Connection {
   // Opens a Yamux stream and negotiates `protocol` with multistream-select. kUnsupported when
   // the remote answers `na`.
   [[nodiscard]] Task<Result<Stream>> openStream(std::string_view protocol);
+  // Proposes `protocols` in order on one stream until the remote accepts one (the stream's
+  // protocol() says which). kUnsupported when it accepts none.
+  [[nodiscard]] Task<Result<Stream>> openStream(std::span<const std::string> protocols);
   // Sends GoAway (normal), then closes the socket once the write is out.
   void close();
   // The remote's transport address, e.g. /ip4/127.0.0.1/tcp/53412 (nullopt once closed).
@@ -140,6 +144,8 @@ class Host {
   Host& operator=(Host&&) noexcept;
 
   const PeerId& peerId() const;
+  // The io_context the host runs on (protocols built on the host put their timers there).
+  boost::asio::io_context& ioContext() const;
 
   // Listens on `ip4`:`port` (port 0 = any free one) and starts accepting. Returns the full
   // address "/ip4/127.0.0.1/tcp/N/p2p/12D3KooW...".
@@ -173,6 +179,9 @@ class Host {
   std::optional<PeerInfo> peerInfo(const PeerId& peer) const;
   // Called once per inbound connection after its upgrade.
   void setConnectionObserver(std::function<void(Connection)> observer);
+  // Called for every connection once it is upgraded, dialed or accepted (after the inbound
+  // observer above). Observers are kept until the Host closes.
+  void addConnectionObserver(std::function<void(Connection)> observer);
   // Stops listening and closes every connection.
   void close();
 
@@ -289,6 +298,112 @@ class Dht {
 
  private:
   std::shared_ptr<DhtImpl> impl_;
+};
+
+
+// ---- pubsub: GossipSub v1.1/v1.2 with a FloodSub fallback ------------------------------------
+
+inline constexpr std::string_view kFloodsubProtocol = "/floodsub/1.0.0";
+inline constexpr std::string_view kMeshsub10Protocol = "/meshsub/1.0.0";
+inline constexpr std::string_view kMeshsub11Protocol = "/meshsub/1.1.0";
+inline constexpr std::string_view kMeshsub12Protocol = "/meshsub/1.2.0";
+
+// A delivered message (StrictSign: every message is signed by its author).
+struct PubsubMessage {
+  std::string topic;
+  Bytes data;
+  PeerId author;
+  std::uint64_t seqno = 0;
+  Bytes id;              // author multihash || seqno (the default message id)
+  PeerId received_from;  // the neighbour that sent it (== author's id for our own)
+};
+
+// Peer-score parameters (gossipsub v1.1 §peer scoring), one set for every topic. P3 (mesh
+// delivery deficit) and P5 (application score) are not implemented (weight 0).
+struct PubsubScoreParams {
+  double topic_weight = 1.0;
+  double time_in_mesh_weight = 0.01;        // P1, per second in the mesh
+  double time_in_mesh_cap = 100;            // seconds counted at most
+  double first_deliveries_weight = 1.0;     // P2
+  double first_deliveries_decay = 0.5;      // per decay interval
+  double first_deliveries_cap = 100;
+  double invalid_messages_weight = -100.0;  // P4 (squared counter)
+  double invalid_messages_decay = 0.3;
+  double ip_colocation_weight = -10.0;      // P6 (squared surplus)
+  std::size_t ip_colocation_threshold = 10;
+  bool ip_colocation_ignores_loopback = true;  // local test networks share 127.0.0.1
+  double behaviour_penalty_weight = -10.0;  // P7 (squared counter)
+  double behaviour_penalty_decay = 0.9;
+  std::chrono::milliseconds decay_interval{1000};
+  double decay_to_zero = 0.01;
+};
+
+struct PubsubOptions {
+  // Protocols we speak, most preferred first. {kFloodsubProtocol} alone makes a FloodSub router.
+  std::vector<std::string> protocols = {std::string(kMeshsub12Protocol), std::string(kMeshsub11Protocol),
+                                        std::string(kMeshsub10Protocol), std::string(kFloodsubProtocol)};
+  std::size_t d = 6, d_lo = 5, d_hi = 12, d_lazy = 6, d_out = 2, d_score = 4;
+  std::chrono::milliseconds heartbeat{1000};
+  std::chrono::seconds fanout_ttl{60};
+  std::size_t history_length = 5, history_gossip = 3;
+  std::chrono::seconds seen_ttl{120};
+  std::chrono::seconds prune_backoff{60};
+  std::chrono::seconds graft_flood_threshold{10};
+  std::size_t opportunistic_graft_ticks = 60, opportunistic_graft_peers = 2;
+  double opportunistic_graft_threshold = 1.0;
+  double gossip_factor = 0.25;
+  std::size_t gossip_retransmission = 3;
+  bool flood_publish = true;
+  std::size_t max_ihave_length = 5000, max_ihave_messages = 10;
+  std::size_t idontwant_min_size = 1024;  // v1.2: announce IDONTWANT for messages this large
+  std::size_t max_idontwant = 5000;       // remembered per peer
+  std::size_t max_queued_bytes = 8 << 20;  // per peer; RPCs beyond are dropped (slow peer)
+  std::size_t max_topics_per_peer = 1024;
+  std::size_t px_peers = 16;
+  double gossip_threshold = -10, publish_threshold = -50, graylist_threshold = -80;
+  double accept_px_threshold = 10;
+  PubsubScoreParams score;
+};
+
+struct PubsubStats {
+  std::uint64_t published = 0, delivered = 0, forwarded = 0, duplicates = 0;
+  std::uint64_t invalid_signatures = 0, malformed_rpcs = 0, dropped_rpcs = 0, ignored_graylisted = 0;
+  std::uint64_t iwant_served = 0, ihave_sent = 0, disconnected_peers = 0;
+};
+
+using PubsubHandler = std::function<void(const PubsubMessage&)>;
+
+class PubsubImpl;
+
+// A GossipSub router on `host` (and a FloodSub one for peers that speak only that). It attaches
+// to every connection the host makes or accepts. `host`, `key` (the host's identity key, which
+// signs our messages) and `rng` must outlive it; same thread as the host (see the top).
+class Pubsub {
+ public:
+  Pubsub(Host& host, const crypto::Ed25519KeyPair& key, crypto::Rng& rng, PubsubOptions options = {});
+  ~Pubsub();
+  Pubsub(const Pubsub&) = delete;
+  Pubsub& operator=(const Pubsub&) = delete;
+
+  // One handler per topic; kInvalidArgument for a bad topic or a second subscription.
+  [[nodiscard]] Status subscribe(std::string topic, PubsubHandler handler);
+  [[nodiscard]] Status unsubscribe(std::string_view topic);
+  // Signs and sends; returns the message id. Delivered to our own handler too.
+  [[nodiscard]] Result<Bytes> publish(std::string_view topic, ByteView data);
+  // Starts pubsub with the peer on `conn` (done automatically for connections of the host).
+  void addPeer(Connection conn);
+
+  // Peers that told us they subscribe to `topic` (every pubsub peer when empty).
+  std::vector<PeerId> peers(std::string_view topic = {}) const;
+  std::vector<PeerId> meshPeers(std::string_view topic) const;
+  std::vector<std::string> topics() const;
+  std::optional<double> score(const PeerId& peer) const;
+  PubsubStats stats() const;
+  // Stops the heartbeat and every stream; the host stays up.
+  void close();
+
+ private:
+  std::shared_ptr<PubsubImpl> impl_;
 };
 
 }  // namespace aether::net

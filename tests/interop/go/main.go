@@ -512,6 +512,15 @@ func main() {
 			die("bad perf sizes")
 		}
 		perfClient(os.Args[2], up, down, runs)
+	case "pubsub":
+		if len(os.Args) != 8 {
+			die("usage: pubsub <gossip|flood> <listen|multiaddr> <topic> <count> <my prefix> <their prefix>")
+		}
+		n, err := strconv.Atoi(os.Args[5])
+		if err != nil || n < 1 {
+			die("bad count")
+		}
+		pubsubExchange(os.Args[2], os.Args[3], os.Args[4], n, os.Args[6], os.Args[7])
 	default:
 		die("unknown mode %q", os.Args[1])
 	}
