@@ -33,6 +33,7 @@ fuzz-smoke: fuzz-build
 bench: build
 	@scripts/bench $(BUILD)
 	@bench/net_perf.sh $(abspath $(BUILD))
+	@bench/net_gossip.sh $(abspath $(BUILD))
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)

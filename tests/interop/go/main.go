@@ -521,6 +521,16 @@ func main() {
 			die("bad count")
 		}
 		pubsubExchange(os.Args[2], os.Args[3], os.Args[4], n, os.Args[6], os.Args[7])
+	case "pubsub-mesh":
+		if len(os.Args) != 4 {
+			die("usage: pubsub-mesh <nodes> <messages>")
+		}
+		n, err1 := strconv.Atoi(os.Args[2])
+		m, err2 := strconv.Atoi(os.Args[3])
+		if err1 != nil || err2 != nil || n < 2 || m < 1 {
+			die("bad numbers")
+		}
+		pubsubMesh(n, m)
 	default:
 		die("unknown mode %q", os.Args[1])
 	}

@@ -13,11 +13,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 func pubsubExchange(router, where, topicName string, count int, mine, theirs string) {
@@ -116,4 +120,103 @@ func pubsubExchange(router, where, topicName string, count int, mine, theirs str
 	}
 	printJSON(map[string]any{"ok": true, "received": len(seen), "duplicates": dups, "missing": missing,
 		"topic_peers": mesh, "published": count})
+}
+
+// pubsubMesh: the Go baseline of the local network test (bench/net_gossip.sh):
+//
+//	aether-libp2p-peer pubsub-mesh <nodes> <messages>
+//
+// <nodes> go-libp2p hosts in this process, each dialing up to 4 random earlier ones, all in one
+// GossipSub topic; after the meshes form, <messages> are published 20 ms apart from random
+// nodes and the delivery latency to every other node is measured. Prints
+// {"latency_p50_ms":..,"latency_p99_ms":..,"samples":..,"missing":..}.
+func pubsubMesh(n, messages int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type node struct {
+		h     host.Host
+		topic *pubsub.Topic
+		sub   *pubsub.Subscription
+	}
+	nodes := make([]node, n)
+	var mu sync.Mutex
+	sent := map[string]time.Time{}
+	got := map[string]int{}
+	var lat []float64
+	for i := range nodes {
+		h, err := newHost(true)
+		if err != nil {
+			die("host: %v", err)
+		}
+		defer h.Close()
+		ps, err := pubsub.NewGossipSub(ctx, h)
+		if err != nil {
+			die("gossipsub: %v", err)
+		}
+		t, err := ps.Join("aether-mesh")
+		if err != nil {
+			die("join: %v", err)
+		}
+		s, err := t.Subscribe()
+		if err != nil {
+			die("subscribe: %v", err)
+		}
+		nodes[i] = node{h, t, s}
+		self := h.ID()
+		go func() {
+			for {
+				m, err := s.Next(ctx)
+				if err != nil {
+					return
+				}
+				if m.ReceivedFrom == self {
+					continue
+				}
+				mu.Lock()
+				if t0, ok := sent[string(m.Data)]; ok {
+					lat = append(lat, float64(time.Since(t0).Microseconds())/1000.0)
+					got[string(m.Data)]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	rng := rand.New(rand.NewSource(12345))
+	for i := 1; i < n; i++ {
+		perm := rng.Perm(i)
+		for k := 0; k < i && k < 4; k++ {
+			j := perm[k]
+			if err := nodes[i].h.Connect(ctx, peer.AddrInfo{ID: nodes[j].h.ID(), Addrs: nodes[j].h.Addrs()}); err != nil {
+				die("connect: %v", err)
+			}
+		}
+	}
+	time.Sleep(3500 * time.Millisecond)
+	for m := 0; m < messages; m++ {
+		from := rng.Intn(n)
+		payload := fmt.Sprintf("m%d-from%d", m, from)
+		mu.Lock()
+		sent[payload] = time.Now()
+		mu.Unlock()
+		if err := nodes[from].topic.Publish(ctx, []byte(payload)); err != nil {
+			die("publish: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	missing := 0
+	for p := range sent {
+		missing += (n - 1) - got[p]
+	}
+	sort.Float64s(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(p*float64(len(lat)-1)+0.5)]
+	}
+	printJSON(map[string]any{"ok": true, "nodes": n, "messages": messages, "latency_p50_ms": pct(0.5),
+		"latency_p99_ms": pct(0.99), "samples": len(lat), "missing": missing})
 }
