@@ -261,7 +261,17 @@ class HostImpl : public std::enable_shared_from_this<HostImpl> {
   void notifyConnected(const std::shared_ptr<ConnectionImpl>& conn) {
     auto observers = any_observers_;  // an observer may add another
     for (auto& o : observers) o(Connection(conn));
+    trim();
   }
+  struct Backoff {
+    int failures = 0;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::map<PeerId, Backoff> backoff_;
+  std::size_t inbound_streams_ = 0;
+  HostStats stats_;
+  void trim();
+  std::size_t connectionsTo(const PeerId& peer);
   std::vector<std::weak_ptr<ConnectionImpl>> connections_;
   std::vector<codec::Multiaddr> listen_addrs_;  // without /p2p/
   IdentifyOptions identify_;
@@ -294,6 +304,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   bool closing_ = false;
   bool closed_ = false;
   std::optional<Error> error_;
+  std::chrono::steady_clock::time_point opened_ = std::chrono::steady_clock::now();
 
   void flush() { outgoing_.notify(); }
 
@@ -363,6 +374,18 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
     Stream stream(self, id, "");
     auto host = self->host_.lock();
     if (!host) co_return;
+    if (host->inbound_streams_ >= host->options_.max_inbound_streams) {
+      ++host->stats_.refused_streams;
+      co_return;  // reset when `stream` goes out of scope
+    }
+    // Counted until this coroutine ends (the handler included).
+    struct Count {
+      std::weak_ptr<HostImpl> host;
+      explicit Count(const std::shared_ptr<HostImpl>& h) : host(h) { ++h->inbound_streams_; }
+      ~Count() {
+        if (auto h = host.lock()) --h->inbound_streams_;
+      }
+    } count(host);
     auto proto = co_await acceptProtocol(stream, [&host](const std::string& p) {
       return host->handlers_.contains(p);
     });
@@ -646,6 +669,12 @@ Task<Status> upgradeWithDeadline(std::shared_ptr<HostImpl> host, std::shared_ptr
 Task<void> serveConnection(std::shared_ptr<HostImpl> host, std::shared_ptr<ConnectionImpl> conn) {
   auto st = co_await upgradeWithDeadline(host, conn, std::nullopt);
   if (!st) co_return;
+  if (host->options_.max_connections_per_peer && conn->remote_ &&
+      host->connectionsTo(*conn->remote_) > host->options_.max_connections_per_peer) {
+    ++host->stats_.refused_per_peer;
+    Connection(conn).close();
+    co_return;
+  }
   if (host->observer_) host->observer_(Connection(conn));
   host->notifyConnected(conn);
 }
@@ -682,6 +711,36 @@ Task<void> servePing(Stream stream) {
 }
 
 }  // namespace
+
+std::size_t HostImpl::connectionsTo(const PeerId& peer) {
+  std::size_t n = 0;
+  for (const auto& w : connections_) {
+    auto c = w.lock();
+    if (c && !c->closed_ && !c->closing_ && c->remote_ && *c->remote_ == peer) ++n;
+  }
+  return n;
+}
+
+void HostImpl::trim() {
+  if (options_.high_water == 0 || liveConnections() <= options_.high_water) return;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<ConnectionImpl>> candidates;
+  for (const auto& w : connections_) {
+    auto c = w.lock();
+    if (c && !c->closed_ && !c->closing_ && now - c->opened_ >= options_.grace) candidates.push_back(std::move(c));
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+    if (a->yamux_.streamCount() != b->yamux_.streamCount()) return a->yamux_.streamCount() < b->yamux_.streamCount();
+    return a->opened_ < b->opened_;
+  });
+  std::size_t live = liveConnections();
+  for (const auto& c : candidates) {
+    if (live <= options_.low_water) break;
+    Connection(c).close();
+    ++stats_.trimmed;
+    --live;
+  }
+}
 
 std::size_t HostImpl::liveConnections() {
   std::erase_if(connections_, [](const std::weak_ptr<ConnectionImpl>& w) {
@@ -796,6 +855,29 @@ std::optional<Connection> Host::existingConnection(const PeerId& peer) const {
 Task<Result<Connection>> Host::connect(const PeerId& peer, std::vector<codec::Multiaddr> addrs) {
   if (auto c = existingConnection(peer)) co_return *c;
   if (addrs.empty()) co_return fail(Errc::kNotFound, "connect: no address known for " + peer.toString());
+  std::shared_ptr<HostImpl> host = impl_;
+  const auto now = std::chrono::steady_clock::now();
+  if (auto b = host->backoff_.find(peer); b != host->backoff_.end() && b->second.until > now) {
+    ++host->stats_.backoff_refusals;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(b->second.until - now).count();
+    co_return fail(Errc::kIo, "connect: " + peer.toString() + " is in dial backoff for another " +
+                                  std::to_string(left) + " ms after " + std::to_string(b->second.failures) +
+                                  " failed dial(s)");
+  }
+  auto result = co_await connectAny(peer, std::move(addrs));
+  if (result) {
+    host->backoff_.erase(peer);
+  } else {
+    if (host->backoff_.size() >= HostImpl::kMaxPeerBook) host->backoff_.clear();
+    auto& b = host->backoff_[peer];
+    b.failures = std::min(b.failures + 1, 30);
+    auto wait = host->options_.dial_backoff_base * (std::int64_t{1} << std::min(b.failures - 1, 20));
+    b.until = std::chrono::steady_clock::now() + std::min(wait, host->options_.dial_backoff_max);
+  }
+  co_return result;
+}
+
+Task<Result<Connection>> Host::connectAny(const PeerId& peer, std::vector<codec::Multiaddr> addrs) {
   Error last{Errc::kIo, "connect: no address worked"};
   for (const auto& a : addrs) {
     auto conn = co_await dial(a, peer);
@@ -1019,6 +1101,23 @@ Task<Status> identifyPush(Host& host, Connection& conn) {
 }
 
 boost::asio::io_context& Host::ioContext() const { return impl_->io_; }
+
+HostStats Host::stats() const {
+  HostStats s = impl_->stats_;
+  s.connections = impl_->liveConnections();
+  s.inbound_streams = impl_->inbound_streams_;
+  return s;
+}
+
+std::vector<Connection> Host::connections() const {
+  std::vector<Connection> out;
+  impl_->liveConnections();
+  for (const auto& w : impl_->connections_) {
+    auto c = w.lock();
+    if (c && !c->closed_ && !c->closing_) out.emplace_back(c);
+  }
+  return out;
+}
 
 void Host::setConnectionObserver(std::function<void(Connection)> observer) {
   impl_->observer_ = std::move(observer);

@@ -130,6 +130,28 @@ struct HostOptions {
   std::chrono::milliseconds upgrade_timeout{10000};
   // Refuse inbound connections beyond this many (counts live connections).
   std::size_t max_connections = 256;
+  // Connection manager: when more than high_water connections are live, the oldest ones past
+  // their grace period are closed (fewest open streams first) down to low_water. 0 disables it.
+  std::size_t low_water = 96;
+  std::size_t high_water = 192;
+  std::chrono::milliseconds grace{20000};
+  // Inbound connections from a peer that already has this many live ones are closed.
+  std::size_t max_connections_per_peer = 3;
+  // connect() does not redial a peer whose last automatic dial failed for
+  // dial_backoff_base * 2^(failures - 1), at most dial_backoff_max (dial() ignores this).
+  std::chrono::milliseconds dial_backoff_base{5000};
+  std::chrono::milliseconds dial_backoff_max{300000};
+  // Resource manager: inbound streams being served across all connections; more are reset.
+  std::size_t max_inbound_streams = 4096;
+};
+
+struct HostStats {
+  std::size_t connections = 0;        // live now
+  std::size_t inbound_streams = 0;    // being served now
+  std::uint64_t trimmed = 0;          // closed by the connection manager
+  std::uint64_t refused_per_peer = 0; // inbound connections over max_connections_per_peer
+  std::uint64_t refused_streams = 0;  // inbound streams over max_inbound_streams
+  std::uint64_t backoff_refusals = 0; // connect() calls refused by the dial backoff
 };
 
 // A libp2p host over TCP: listens, dials with an expected peer id, serves protocol handlers.
@@ -184,8 +206,12 @@ class Host {
   void addConnectionObserver(std::function<void(Connection)> observer);
   // Stops listening and closes every connection.
   void close();
+  HostStats stats() const;
+  // Every live connection.
+  std::vector<Connection> connections() const;
 
  private:
+  [[nodiscard]] Task<Result<Connection>> connectAny(const PeerId& peer, std::vector<codec::Multiaddr> addrs);
   friend Task<Result<PeerInfo>> identify(Host& host, Connection& conn);
   friend Task<Status> identifyPush(Host& host, Connection& conn);
   explicit Host(std::shared_ptr<HostImpl> impl) : impl_(std::move(impl)) {}
