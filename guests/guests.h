@@ -20,6 +20,12 @@ extern const std::size_t probe_component_size;
 extern const std::uint8_t escape_component_data[];
 extern const std::size_t escape_component_size;
 
+extern const std::uint8_t streams_component_data[];
+extern const std::size_t streams_component_size;
+
+extern const std::uint8_t fsbomb_component_data[];
+extern const std::size_t fsbomb_component_size;
+
 // guests/hello/hello.c: prints a greeting with the node's DID through the host API.
 inline std::span<const std::uint8_t> helloWasm() { return {hello_data, hello_size}; }
 
@@ -34,5 +40,13 @@ inline std::span<const std::uint8_t> probeComponent() { return {probe_component_
 
 // guests/escape-component/escape.c: tries to open host files through WASI; prints each attempt.
 inline std::span<const std::uint8_t> escapeComponent() { return {escape_component_data, escape_component_size}; }
+
+// guests/streams-component/streams.c: appends to its own signed stream "notes" and reads
+// entries back (its own, and the node's stream "shared"); one line per call.
+inline std::span<const std::uint8_t> streamsComponent() { return {streams_component_data, streams_component_size}; }
+
+// guests/fsbomb-component/fsbomb.c: writes past the fs quota of its /data mount by every WASI
+// path (streams, append, pwrite, ftruncate, new files); one line per attempt.
+inline std::span<const std::uint8_t> fsbombComponent() { return {fsbomb_component_data, fsbomb_component_size}; }
 
 }  // namespace aether::guests

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 
+#include "log/log.h"
 #include "node/gate.h"
 #include "node/http_client.h"
 #include "node/node.h"
@@ -62,12 +64,31 @@ class NodeServices final : public sandbox::Services {
     AE_ASSIGN_OR_RETURN(codec::Cid cid, codec::Cid::parse(cid_text));
     return vault_->get(cid);
   }
-  Result<std::uint64_t> logAppend(std::string_view, ByteView) override {
-    // TODO(streams): wire src/log/ once signed streams land (issue 4).
-    return fail(Errc::kIo, "signed streams are not available on this node yet");
+  // The app's own signed stream "<app DID>/<name>" in the node's vault, signed by the app key;
+  // one synced vault commit per call (durable when it returns, as `aether log append`).
+  Result<std::uint64_t> logAppend(std::string_view name, ByteView payload) override {
+    AE_TRY(needVault());
+    AE_ASSIGN_OR_RETURN(log::Stream * s, ownStream(name));
+    const Bytes one(payload.begin(), payload.end());
+    AE_ASSIGN_OR_RETURN(log::AppendResult r, s->append(std::span<const Bytes>(&one, 1)));
+    return r.first_seq;
   }
-  Result<Bytes> logRead(std::string_view, std::string_view, std::uint64_t) override {
-    return fail(Errc::kIo, "signed streams are not available on this node yet");
+  // Entry `seq` of the app's own stream, or of another author's stream the vault holds
+  // (imported with `aether log import`, or another app's on this node). The gate has checked
+  // streams.read on it.
+  Result<Bytes> logRead(std::string_view author, std::string_view name, std::uint64_t seq) override {
+    AE_TRY(needVault());
+    log::Stream* s = nullptr;
+    std::unique_ptr<log::Stream> other;
+    if (author == app_did_) {
+      AE_ASSIGN_OR_RETURN(s, ownStream(name));
+    } else {
+      AE_TRY(log::validateStreamName(name));
+      AE_ASSIGN_OR_RETURN(other, log::Stream::openReadOnly(*vault_, std::string(author) + "/" + std::string(name)));
+      s = other.get();
+    }
+    AE_ASSIGN_OR_RETURN(log::Entry e, s->get(seq));
+    return s->payload(e);
   }
 
   // Only reached after the gate allowed the URL; the client dials the origin the gate checked.
@@ -99,12 +120,22 @@ class NodeServices final : public sandbox::Services {
     return {};
   }
   std::string ns() const { return "kv/" + app_; }
+  // Opened once per run and name (loading a stream reads its whole index).
+  Result<log::Stream*> ownStream(std::string_view name) {
+    auto it = streams_.find(std::string(name));
+    if (it != streams_.end()) return it->second.get();
+    AE_ASSIGN_OR_RETURN(std::unique_ptr<log::Stream> s, log::Stream::open(*vault_, key_, name, log::systemClock()));
+    log::Stream* raw = s.get();
+    streams_.emplace(std::string(name), std::move(s));
+    return raw;
+  }
 
   store::Vault* vault_;
   std::string app_;
   std::string app_did_;
   const crypto::Ed25519KeyPair& key_;
   fs::path audit_path_;
+  std::map<std::string, std::unique_ptr<log::Stream>> streams_;
 };
 
 Result<Bytes> readFile(const fs::path& path, std::size_t limit) {
@@ -230,10 +261,10 @@ Result<AppRunReport> Node::runApp(const AppPackage& app, const AppRunOptions& op
                                               rng));
   }
 
-  // 3. Services: the vault only if the app may use kv or blocks (it is opened exclusively).
+  // 3. Services: the vault only if the app may use kv, blocks or streams (it is opened exclusively).
   std::unique_ptr<store::Vault> vault;
   for (const auto& c : granted) {
-    if (c.rightNamespace() == "kv" || c.rightNamespace() == "blocks") {
+    if (c.rightNamespace() == "kv" || c.rightNamespace() == "blocks" || c.rightNamespace() == "streams") {
       AE_ASSIGN_OR_RETURN(vault, openVault());
       break;
     }
@@ -261,6 +292,8 @@ Result<AppRunReport> Node::runApp(const AppPackage& app, const AppRunOptions& op
   limits.fuel = options.fuel.value_or(approval->limits.fuel);
   if (options.time_limit_ms) limits.time_limit_ms = *options.time_limit_ms;
   limits.max_memory_bytes = static_cast<std::int64_t>(std::min<std::uint64_t>(approval->limits.memory, std::uint64_t{4} << 30));
+  // The manifest's (or the policy's) fs quota bounds <home>/apps/<name>/files.
+  limits.fs_quota_bytes = approval->limits.fsQuota;
   AE_ASSIGN_OR_RETURN(sandbox::RunResult result, engine.runComponent(app.wasm, host, limits));
   return AppRunReport{std::move(result), app_did, granted, std::move(services.denials), token};
 }

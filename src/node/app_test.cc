@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "guests/guests.h"
+#include "log/log.h"
 #include "node/gate.h"
 #include "node/node.h"
 
@@ -65,6 +66,33 @@ class AppTest : public ::testing::Test {
   }
 
   std::string probeDid() { return *appDid(node_->key(), "probe"); }
+
+  // Runs a bundled component as app `name` with `grants` consented to; returns its stdout.
+  Result<std::string> runGuest(std::span<const std::uint8_t> wasm, const std::string& name,
+                               std::vector<cap::Capability> grants) {
+    const fs::path file = home_.dir / (name + ".wasm");
+    std::ofstream(file, std::ios::binary)
+        .write(reinterpret_cast<const char*>(wasm.data()), static_cast<std::streamsize>(wasm.size()));
+    AE_ASSIGN_OR_RETURN(AppPackage app, loadAppPackage(file, grants));
+    std::string out;
+    AppRunOptions o;
+    o.consent = [](const std::string&) -> Result<bool> { return true; };
+    o.print = [&out](std::string_view s) { out += s; };
+    AE_ASSIGN_OR_RETURN(AppRunReport r, node_->runApp(app, o));
+    if (r.result.value != 0) return fail(Errc::kInternal, "the guest failed: " + r.result.guest_error);
+    return out;
+  }
+
+  // The audit log's lines for `function`: allowed, refused.
+  std::pair<int, int> audited(std::string_view function) {
+    std::ifstream audit(node_->home() / "audit.log");
+    int allowed = 0, refused = 0;
+    for (std::string line; std::getline(audit, line);) {
+      auto j = json::parse(line);
+      if (j["function"] == function) (j["allowed"].get<bool>() ? allowed : refused)++;
+    }
+    return {allowed, refused};
+  }
 
   TempHome home_;
   std::unique_ptr<Node> node_;
@@ -173,6 +201,98 @@ TEST_F(AppTest, HostileTokensKeepTheAppFromStarting) {
   ASSERT_TRUE(lines) << lines.error().toString();
   EXPECT_EQ((*lines)["kv.get"], "ok") << (*lines)["kv.get"];  // allowed, and served by the vault
   EXPECT_EQ((*lines)["kv.set"].rfind("denied", 0), 0u);
+}
+
+// streams.append lands in the app's own signed stream in the node's vault: author = the app's
+// DID, signed by the app key, chained, durable; streams.read reaches the app's own entries and
+// another author's stream only as granted.
+TEST_F(AppTest, StreamsAppendToTheAppsOwnSignedStream) {
+  {
+    // The node's own stream "shared", which the app is granted to read.
+    auto vault = node_->openVault();
+    ASSERT_TRUE(vault) << vault.error().toString();
+    auto s = log::Stream::open(**vault, node_->key(), "shared", log::systemClock());
+    ASSERT_TRUE(s) << s.error().toString();
+    const std::vector<Bytes> one{toBytes("from the node")};
+    ASSERT_TRUE((*s)->append(one));
+  }
+  const std::string app_did = *appDid(node_->key(), "streams");
+  const std::string node_id = node_->did().substr(std::string_view("did:key:").size());
+  auto out = runGuest(guests::streamsComponent(), "streams",
+                      {capOf("streams.append notes"), capOf("streams.read notes"),
+                       capOf("streams.read " + node_id + "/shared")});
+  ASSERT_TRUE(out) << out.error().toString();
+  std::istringstream in(*out);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 9u) << *out;
+  EXPECT_EQ(lines[0], "append notes 0");
+  EXPECT_EQ(lines[1], "append notes 1");
+  EXPECT_EQ(lines[2], "append notes 2");
+  EXPECT_EQ(lines[3].rfind("append ../notes invalid ", 0), 0u) << lines[3];
+  EXPECT_EQ(lines[4].rfind("append other denied needs streams.append on other", 0), 0u) << lines[4];
+  EXPECT_EQ(lines[5], "read own notes 1 entry 1");
+  EXPECT_EQ(lines[6], "read own notes 2 (2000 bytes)");
+  EXPECT_EQ(lines[7].rfind("read own notes 99 not-found ", 0), 0u) << lines[7];
+  EXPECT_EQ(lines[8], "read node shared 0 from the node");
+  EXPECT_EQ(audited("streams.append"), std::make_pair(3, 1));
+
+  // What the vault holds, checked as an export: the head's signature against the app's DID,
+  // seq 0..2, the prev chain, the payload block and the Merkle root (log::verifyExport).
+  auto vault = node_->openVault();
+  ASSERT_TRUE(vault) << vault.error().toString();
+  auto ids = log::Stream::list(**vault, app_did);
+  ASSERT_TRUE(ids);
+  EXPECT_EQ(*ids, std::vector<std::string>{app_did + "/notes"});
+  auto s = log::Stream::openReadOnly(**vault, app_did + "/notes");
+  ASSERT_TRUE(s) << s.error().toString();
+  store::MemoryByteSink car;
+  ASSERT_TRUE((*s)->exportCar(car));
+  store::MemoryByteSource src(car.bytes());
+  auto v = log::verifyExport(src);
+  ASSERT_TRUE(v) << v.error().toString();
+  EXPECT_EQ(v->head.head.stream, app_did + "/notes");
+  EXPECT_EQ(v->head.head.size, 3u);
+  // The author is the app's DID (not the node's) and the signature verifies under its key.
+  auto id = log::StreamId::parse(v->head.head.stream);
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->author, app_did);
+  EXPECT_NE(app_did, node_->did());
+  EXPECT_TRUE(log::verifySignedHead(v->head));
+  ASSERT_EQ(v->entries.size(), 3u);
+  EXPECT_FALSE(v->entries[0].prev);
+  for (std::size_t i = 1; i < 3; ++i) EXPECT_EQ(v->entries[i].prev, log::blockCid(v->entry_blocks[i - 1]));
+  EXPECT_EQ(v->entries[0].data, toBytes("entry 0"));
+  EXPECT_EQ(v->entries[1].data, toBytes("entry 1"));
+  ASSERT_TRUE(v->entries[2].payload);
+  ASSERT_EQ(v->payloads.size(), 1u);
+  EXPECT_EQ(v->payloads[0].bytes, Bytes(2000, 'b'));
+  // Nothing was written for the refused names.
+  auto all = log::Stream::list(**vault);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 2u);  // the app's notes and the node's shared
+}
+
+TEST_F(AppTest, StreamsWithoutTheGrantWriteNothing) {
+  // streams.read only (the vault is open): every append is refused and audited; the node's
+  // stream "shared" is not readable without its own grant either.
+  auto out = runGuest(guests::streamsComponent(), "streams", {capOf("streams.read notes")});
+  ASSERT_TRUE(out) << out.error().toString();
+  EXPECT_NE(out->find("append notes denied needs streams.append on notes"), std::string::npos) << *out;
+  EXPECT_EQ(out->find("append notes 0"), std::string::npos) << *out;
+  EXPECT_NE(out->find("read node shared 0 denied needs streams.read on "), std::string::npos) << *out;
+  EXPECT_NE(out->find("read own notes 1 not-found"), std::string::npos) << *out;
+  EXPECT_EQ(audited("streams.append"), std::make_pair(0, 4));  // notes x3, other ("../notes" is invalid first)
+  // And with no capability at all.
+  auto none = runGuest(guests::streamsComponent(), "streams", {});
+  ASSERT_TRUE(none) << none.error().toString();
+  EXPECT_EQ(none->find(" ok"), std::string::npos);
+  EXPECT_EQ(audited("streams.append"), std::make_pair(0, 8));
+  auto vault = node_->openVault();
+  ASSERT_TRUE(vault) << vault.error().toString();
+  auto all = log::Stream::list(**vault);
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->empty()) << (*all)[0];
 }
 
 // The gate alone: what the sandbox passes (right, raw resource) is normalized before the token

@@ -81,6 +81,8 @@ struct CallEnv {
   const Limits* limits;
   std::vector<std::string> errors;
   std::size_t output_bytes = 0;
+  // The fs quota (Limits::fs_quota_bytes) when the run has a writable mount: usage at start.
+  std::optional<std::uint64_t> fs_usage_at_start;
 
   // Counts `n` bytes against Limits::max_output_bytes; false once the cap would be passed.
   bool takeOutput(std::size_t n) {
@@ -563,6 +565,37 @@ wasmtime_error_t* hostBlockGet(void* data, wasmtime_context_t*, const wasmtime_c
   return nullptr;
 }
 
+// A stream name as src/log takes it: 1..64 characters of [A-Za-z0-9._-], not "." or "..".
+// (A valid capability key too: streams.* resources are keys.)
+bool validStreamName(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// An Ed25519 did:key as text: "did:key:z" and base58btc characters (the node parses it fully).
+bool plausibleDidKey(std::string_view did) {
+  constexpr std::string_view kPrefix = "did:key:z";
+  if (!did.starts_with(kPrefix) || did.size() > 128 || did.size() == kPrefix.size()) return false;
+  for (char c : did.substr(kPrefix.size())) {
+    const bool ok = (c >= '1' && c <= '9') || (c >= 'A' && c <= 'Z' && c != 'I' && c != 'O') ||
+                    (c >= 'a' && c <= 'z' && c != 'l');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The resource streams.read is checked on: the stream name for the app's own streams,
+// "<author's did:key without 'did:key:'>/<name>" for another author's ("z6Mk.../notes").
+std::string streamReadResource(const CallEnv* env, std::string_view author, std::string_view name) {
+  if (author == env->host->app_did) return std::string(name);
+  return std::string(author.substr(std::string_view("did:key:").size())) + "/" + std::string(name);
+}
+
 // streams.append: func(name: string, payload: list<u8>) -> result<u64, host-error>
 wasmtime_error_t* hostStreamAppend(void* data, wasmtime_context_t*, const wasmtime_component_func_type_t* ty,
                                    wasmtime_component_val_t* args, size_t nargs, wasmtime_component_val_t* results,
@@ -572,8 +605,8 @@ wasmtime_error_t* hostStreamAppend(void* data, wasmtime_context_t*, const wasmti
                      resultTypeIs(ty, nresults, WASMTIME_COMPONENT_VALTYPE_RESULT),
                  "aether:host/streams.append");
   const std::string name(*stringOf(args[0]));
-  if (!validKey(name, false)) {
-    setHostError(&results[0], "invalid", "a stream name is 1..256 bytes of [A-Za-z0-9._~-/]");
+  if (!validStreamName(name)) {
+    setHostError(&results[0], "invalid", "a stream name is 1..64 characters of [A-Za-z0-9._-], not . or ..");
     return nullptr;
   }
   if (!allowed(env, "streams.append", "streams.append", name, &results[0])) return nullptr;
@@ -607,11 +640,12 @@ wasmtime_error_t* hostStreamRead(void* data, wasmtime_context_t*, const wasmtime
                  "aether:host/streams.read");
   const std::string author(*stringOf(args[0]));
   const std::string name(*stringOf(args[1]));
-  if (!validKey(name, false) || author.size() > 512) {
-    setHostError(&results[0], "invalid", "bad author or stream name");
+  if (!plausibleDidKey(author) || !validStreamName(name)) {
+    setHostError(&results[0], "invalid",
+                 "the author is a did:key and a stream name 1..64 characters of [A-Za-z0-9._-], not . or ..");
     return nullptr;
   }
-  if (!allowed(env, "streams.read", "streams.read", name, &results[0])) return nullptr;
+  if (!allowed(env, "streams.read", "streams.read", streamReadResource(env, author, name), &results[0])) return nullptr;
   Services* sv = services(env, &results[0]);
   if (!sv) return nullptr;
   auto payload = sv->logRead(author, name, args[2].of.u64);
@@ -619,8 +653,12 @@ wasmtime_error_t* hostStreamRead(void* data, wasmtime_context_t*, const wasmtime
     setServiceError(&results[0], payload.error());
     return nullptr;
   }
+  if (payload->size() > kMaxBytesArg) {
+    setHostError(&results[0], "limit-exceeded", "the entry's payload is larger than 256 KiB");
+    return nullptr;
+  }
   wasmtime_component_val_t v;
-  setBytes(&v, ByteView(*payload).first(std::min(payload->size(), kMaxBytesArg)));
+  setBytes(&v, *payload);
   setOkWith(&results[0], v);
   return nullptr;
 }
@@ -799,6 +837,11 @@ Result<std::unique_ptr<wasmtime_component_linker_t, ComponentLinkerDeleter>> mak
   if (ErrorPtr err(wasmtime_component_linker_add_wasip2(linker.get())); err) {
     return fail(Errc::kInternal, "cannot link WASI Preview 2: " + errorMessage(err.get()));
   }
+  // wasi:filesystem/types again, wrapped: writes that would grow the app's directory past its
+  // budget fail with error-code.quota (fs_quota.h, deps/wasmtime/fs_quota.rs).
+  if (ErrorPtr err(aether_wasi_fs_quota_link(linker.get())); err) {
+    return fail(Errc::kInternal, "cannot link the WASI filesystem quota: " + errorMessage(err.get()));
+  }
   {
     wasmtime_component_linker_allow_shadowing(linker.get(), true);
     LinkerInstancePtr root(wasmtime_component_linker_root(linker.get()));
@@ -946,6 +989,17 @@ Result<internal::StorePtr> makeStore(wasm_engine_t* engine, const Limits& limits
   wasi_config_set_stdout_custom(wasi.get(), outputSink, env, nullptr);
   wasi_config_set_stderr_custom(wasi.get(), outputSink, env, nullptr);
   AE_TRY(preopenMounts(wasi.get(), env));
+  // The fs budget: what the run may add to its directory. Every store gets one (a store
+  // without one may grow nothing); unlimited unless a quota applies to a writable mount.
+  std::uint64_t budget = UINT64_MAX;
+  const bool writable = std::any_of(env->host->fs_mounts.begin(), env->host->fs_mounts.end(),
+                                    [](const HostContext::FsMount& m) { return m.writable; });
+  if (limits.fs_quota_bytes && writable && env->host->app_data_dir) {
+    AE_ASSIGN_OR_RETURN(std::uint64_t used, fsUsage(*env->host->app_data_dir));
+    env->fs_usage_at_start = used;
+    budget = used < *limits.fs_quota_bytes ? *limits.fs_quota_bytes - used : 0;
+  }
+  aether_wasi_fs_quota_set(cx, budget);
   // Takes ownership of the config, even on error.
   if (ErrorPtr err(wasmtime_context_set_wasi(cx, wasi.release())); err) {
     return fail(Errc::kWasm, "cannot set up WASI: " + errorMessage(err.get()));
@@ -963,6 +1017,26 @@ Result<RunResult> runCompiled(const Engine::Impl& engine, const wasmtime_compone
                               const HostContext& host, const Limits& limits);
 
 }  // namespace
+
+Result<std::uint64_t> fsUsage(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(dir, ec))) return std::uint64_t{0};
+  std::uint64_t total = 0;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::file_status st = it->symlink_status(ec);
+    if (ec) break;
+    total += kFsEntryBytes;
+    if (fs::is_regular_file(st)) {
+      const std::uintmax_t size = it->file_size(ec);
+      if (ec) break;
+      total += size;
+    }
+  }
+  if (ec) return fail(Errc::kIo, "cannot measure " + dir.string() + ": " + ec.message());
+  return total;
+}
 
 std::vector<HostFunctionInfo> Engine::hostFunctions() {
   std::vector<HostFunctionInfo> out;
@@ -1016,6 +1090,36 @@ Result<RunResult> Engine::runComponent(const CompiledComponent& component, const
 
 namespace {
 
+struct FsQuotaUse {
+  std::uint64_t charged = 0;
+  std::uint64_t refused = 0;
+};
+
+// After the run: what the fs budget paid for. Refusals are one audit event (allowed = false,
+// detail "limit-exceeded: ...") and one host error for the whole run, not one per write.
+FsQuotaUse reportFsQuota(CallEnv* env, wasmtime_context_t* cx, const Limits& limits) {
+  FsQuotaUse use;
+  if (!aether_wasi_fs_quota_stats(cx, &use.charged, &use.refused) || use.refused == 0) return use;
+  std::string detail = "limit-exceeded: " + std::to_string(use.refused) + " filesystem write" +
+                       (use.refused == 1 ? " was" : "s were") + " refused";
+  if (limits.fs_quota_bytes && env->fs_usage_at_start) {
+    detail += ": the app's file storage quota of " + std::to_string(*limits.fs_quota_bytes) + " bytes is used up (" +
+              std::to_string(*env->fs_usage_at_start) + " bytes held at the start of the run, " +
+              std::to_string(use.charged) + " added)";
+  }
+  env->errors.push_back("wasi:filesystem: " + detail);
+  std::string mounts;
+  for (const auto& m : env->host->fs_mounts) {
+    if (!m.writable) continue;
+    if (!mounts.empty()) mounts += " ";
+    mounts += m.path == "/" ? "/*" : m.path + "/*";
+  }
+  if (env->host->services != nullptr) {
+    env->host->services->audit(AuditEvent{"wasi:filesystem", "fs.write", mounts, false, detail});
+  }
+  return use;
+}
+
 Result<RunResult> runCompiled(const Engine::Impl& engine, const wasmtime_component_t* component,
                               const HostContext& host, const Limits& limits) {
   // Destroyed after the store that points at it.
@@ -1058,6 +1162,7 @@ Result<RunResult> runCompiled(const Engine::Impl& engine, const wasmtime_compone
   result.of.boolean = false;
   ErrorPtr call_err(wasmtime_component_func_call(&run, cx, nullptr, 0, &result, 1));
   ValGuard result_guard{&result};
+  const FsQuotaUse fs_use = reportFsQuota(&env, cx, limits);
   std::uint64_t remaining = 0;
   wasmtime_context_get_fuel(cx, &remaining);
   if (call_err) {
@@ -1066,6 +1171,8 @@ Result<RunResult> runCompiled(const Engine::Impl& engine, const wasmtime_compone
       RunResult out;
       out.fuel_used = internal::fuelBudget(limits) - remaining;
       out.host_errors = std::move(env.errors);
+      out.fs_bytes_charged = fs_use.charged;
+      out.fs_quota_refusals = fs_use.refused;
       if (status != 0) {
         out.value = 1;
         out.guest_error = "exited with status " + std::to_string(status);
@@ -1085,6 +1192,8 @@ Result<RunResult> runCompiled(const Engine::Impl& engine, const wasmtime_compone
   RunResult out;
   out.fuel_used = internal::fuelBudget(limits) - remaining;
   out.host_errors = std::move(env.errors);
+  out.fs_bytes_charged = fs_use.charged;
+  out.fs_quota_refusals = fs_use.refused;
   if (result.kind != WASMTIME_COMPONENT_RESULT) return fail(Errc::kWasm, "export 'run' returned a non-result");
   if (!result.of.result.is_ok) {
     out.value = 1;

@@ -149,11 +149,12 @@ TEST(HostApi, EveryGatedFunctionRefusesWithoutItsCapability) {
   EXPECT_EQ(gate.asked.size(), gated);
   EXPECT_TRUE(services.calls.empty()) << "a service was called although the gate refused";
   EXPECT_EQ(run.result.host_errors.size(), gated);
-  // The resources checked are the arguments' (key, prefix glob, stream name, URL, event name).
+  // The resources checked are the arguments' (key, prefix glob, stream name, URL, event name;
+  // another author's stream is "<did:key without 'did:key:'>/<name>").
   const std::set<std::string> asked(gate.asked.begin(), gate.asked.end());
   for (const char* want : {"kv.write app/probe", "kv.read app/probe", "kv.list app/*", "kv.delete app/probe",
                            "identity.sign *", "blocks.put *", "blocks.get *", "streams.append notes",
-                           "streams.read notes", "http.get http://127.0.0.1:18901/probe", "events.emit probe"}) {
+                           "streams.read z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK/notes", "http.get http://127.0.0.1:18901/probe", "events.emit probe"}) {
     EXPECT_TRUE(asked.contains(want)) << want;
   }
 }

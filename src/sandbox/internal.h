@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/base.h"
+#include "sandbox/fs_quota.h"
 #include "sandbox/sandbox.h"
 
 namespace aether::sandbox {
@@ -51,7 +52,11 @@ struct TrapDeleter {
   void operator()(wasm_trap_t* t) const { wasm_trap_delete(t); }
 };
 struct StoreDeleter {
-  void operator()(wasmtime_store_t* s) const { wasmtime_store_delete(s); }
+  void operator()(wasmtime_store_t* s) const {
+    // A later store at the same address must not inherit this one's fs budget (fs_quota.h).
+    aether_wasi_fs_quota_clear(wasmtime_store_context(s));
+    wasmtime_store_delete(s);
+  }
 };
 using ErrorPtr = std::unique_ptr<wasmtime_error_t, ErrorDeleter>;
 using TrapPtr = std::unique_ptr<wasm_trap_t, TrapDeleter>;

@@ -34,7 +34,23 @@ struct Limits {
   // Components only: bytes of text a run may emit (stdout + stderr + log.write messages);
   // past it writes fail (stdout/stderr) or return host-error.limit-exceeded (log.write).
   std::size_t max_output_bytes = 1 << 20;
+  // Components with writable fs mounts: the most bytes the app's data directory
+  // (HostContext::app_data_dir) may hold, counted by fsUsage(). The run may add
+  // quota - fsUsage(at start) bytes; a WASI call that would add more fails with
+  // `error-code.quota` (EDQUOT in wasi-libc) and writes nothing. Space freed during the run
+  // (truncate, unlink) is only counted again at the next run's start; overwriting bytes inside a
+  // file's current size is free. nullopt = no quota.
+  std::optional<std::uint64_t> fs_quota_bytes = std::nullopt;
 };
+
+// What one directory entry (file, directory, symlink, hard link) counts for in fsUsage and
+// against Limits::fs_quota_bytes: one block.
+inline constexpr std::uint64_t kFsEntryBytes = 4096;
+
+// The bytes `dir` holds under the fs quota's rules: the size of every regular file below it
+// plus kFsEntryBytes per entry below it (symlinks are not followed). 0 for a missing
+// directory; kIo if it cannot be read.
+[[nodiscard]] Result<std::uint64_t> fsUsage(const std::filesystem::path& dir);
 
 // aether:host/log.level.
 enum class LogLevel : std::uint8_t { kTrace, kDebug, kInfo, kWarn, kError };
@@ -163,6 +179,10 @@ struct RunResult {
   std::vector<std::string> host_errors;  // denials / bad calls, for the audit log
   std::string guest_error;               // components: the string run() returned as its err
                                          // (at most 64 KiB, then " [truncated]")
+  // Components with a Limits::fs_quota_bytes: the bytes the run was charged for (what it added
+  // to its directory) and how many WASI calls the quota refused.
+  std::uint64_t fs_bytes_charged = 0;
+  std::uint64_t fs_quota_refusals = 0;
 };
 
 // Engine-wide settings.

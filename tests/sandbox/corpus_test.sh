@@ -113,5 +113,48 @@ note=$(find "$AETHER_HOME/apps" -path '*/files/data/note.txt' 2>/dev/null | head
 [ ! -e "$AETHER_HOME/apps/escape-component/files/outside.txt" ] && [ ! -e /tmp/aether-escape-write ] && ok "nothing written outside the mount" \
   || bad "a file was written outside the mount"
 
+# Writes past the fs quota: a policy gives the app 1 MiB; every write path stops there (EDQUOT),
+# the refusal is reported as limit-exceeded, and the app's directory holds at most 1 MiB.
+cat > "$WORK/quota-policy.toml" <<'TOML'
+[defaults]
+fs_quota = "1MiB"
+
+[[allow]]
+right = "fs.write"
+resource = "/data/*"
+TOML
+expect "writes past the fs quota" 0 "wasi:filesystem fs.write /data/\\*: limit-exceeded: [0-9]+ filesystem writes were refused: the app's file storage quota of 1048576 bytes is used up" \
+  run --policy "$WORK/quota-policy.toml" --grant "fs.write /data/*" "$GUESTS/fsbomb_component.wasm"
+if [ "$(grep -c 'Quota exceeded' "$WORK/out")" -ge 5 ] && grep -q "overwrite in place: ok" "$WORK/out"; then
+  ok "every write path stopped with EDQUOT: $(grep '^sequential' "$WORK/out")"
+else
+  bad "a write path was not stopped by the quota"; cat "$WORK/out"
+fi
+files_dir="$AETHER_HOME/apps/fsbomb-component/files"
+sizes=$(find "$files_dir" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+blocks=$(du -s --block-size=1 "$files_dir" | cut -f1)
+if [ "$sizes" -le 1048576 ] && [ "$blocks" -le $((1048576 + 8192)) ]; then
+  ok "the app's directory holds $sizes bytes in files, $blocks bytes on disk (quota 1048576)"
+else
+  bad "the app's directory holds $sizes bytes in files, $blocks on disk: over the 1 MiB quota"
+fi
+
+# Signed streams: the app appends to its own stream, signed by its own DID; the node's CLI
+# verifies it; without the grant nothing is written.
+expect "streams.append to the app's own stream" 0 "append notes 2" \
+  run --yes --grant "streams.append notes" --grant "streams.read notes" "$GUESTS/streams_component.wasm"
+grep -q "append other denied needs streams.append on other" "$WORK/out" && ok "an ungranted stream name is refused" \
+  || bad "append to 'other' was not refused"
+app_stream=$("$AETHER" log list 2>/dev/null | grep -o 'did:key:[A-Za-z0-9]*/notes' | head -1)
+if [ -n "$app_stream" ] && [ "${app_stream%/notes}" != "$("$AETHER" --json id show 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["did"])' 2>/dev/null)" ]; then
+  ok "the stream is the app's own: $app_stream"
+else
+  bad "no app stream in 'aether log list' (or it is the node's)"
+fi
+expect "aether log verify of the app's stream" 0 "3 entries, signature, seq/prev chain and Merkle root verified" log verify "$app_stream"
+expect "aether log show of the app's stream" 0 "entry 1" log show "$app_stream"
+expect "streams without the grant" 0 "append notes denied needs streams.append on notes" run "$GUESTS/streams_component.wasm"
+expect "nothing was appended without the grant" 0 "3 entries" log verify "$app_stream"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
