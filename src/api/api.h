@@ -14,7 +14,12 @@
 #include <string>
 #include <string_view>
 
+#include <utility>  // before Boost 1.74's awaitable.hpp, which uses std::exchange without it
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "base/base.h"
 #include "crypto/crypto.h"
@@ -72,6 +77,7 @@ struct HttpRequest {
   std::string target;  // origin-form path, possibly with a query
   std::string contentType;
   std::string body;
+  std::string authorization;  // the Authorization header ("Bearer ..."), if any
 };
 
 struct HttpResponse {
@@ -151,6 +157,12 @@ class DaemonLock {
   int fd_ = -1;
 };
 
+// An asynchronous route served by the daemon for every path starting with `prefix`.
+struct DaemonExtension {
+  std::string prefix;  // e.g. "/v1/p2p/"
+  std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)> handler;
+};
+
 struct DaemonOptions {
   std::filesystem::path home;
   std::string host = "127.0.0.1";
@@ -168,6 +180,13 @@ struct DaemonOptions {
   std::size_t maxConnections = 1024;
   // Called once the socket listens, with the base URL ("https://127.0.0.1:8643") and port.
   std::function<void(const std::string& url, std::uint16_t port)> onListening;
+  // Other node services share the daemon's one event loop (the p2p overlay, src/node/p2p.h):
+  // onStart runs on it before the first request (a failure stops the daemon), onStop when the
+  // shutdown begins, and `extensions` serve asynchronous routes by path prefix with the same
+  // limits, metrics and logs as the identity routes.
+  std::function<Status(boost::asio::io_context&)> onStart;
+  std::function<void()> onStop;
+  std::vector<DaemonExtension> extensions;
 };
 
 // Serves the API until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish

@@ -47,6 +47,7 @@ asio::awaitable<Status> exchange(Stream& stream, const ApiEndpoint& ep, const Ht
   http::request<http::string_body> req{http::string_to_verb(request.method), request.target, 11};
   req.set(http::field::host, ep.host);
   req.set(http::field::user_agent, "aether-cli");
+  if (!request.authorization.empty()) req.set(http::field::authorization, request.authorization);
   if (!request.body.empty() || request.method == "POST") {
     req.set(http::field::content_type, request.contentType.empty() ? "application/json" : request.contentType);
     req.body() = request.body;

@@ -170,6 +170,7 @@ class Server {
     if (stopping_) return;
     stopping_ = true;
     log_->info("msg=shutdown signal={} in_flight={} connections={}", sig, inFlight_, conns_.size());
+    if (options_.onStop) options_.onStop();
     boost::system::error_code ec;
     acceptor_.close(ec);
     // Idle connections (waiting for a request) close now; busy ones finish their response.
@@ -300,7 +301,13 @@ class Server {
           response = problem(429, "rate limit for " + peer + " exceeded; slow down", "rate-limited");
         } else {
           ++inFlight_;
-          response = dispatch(req);
+          if (const DaemonExtension* ext = extensionFor(req)) {
+            HttpRequest request = toRequest(req);
+            route = ext->prefix;
+            response = co_await ext->handler(std::move(request));
+          } else {
+            response = dispatch(req);
+          }
           --inFlight_;
         }
       }
@@ -341,6 +348,24 @@ class Server {
       }
       if (!keepAlive) co_return true;
     }
+  }
+
+  const DaemonExtension* extensionFor(const http::request<http::string_body>& req) const {
+    const std::string_view target(req.target().data(), req.target().size());
+    for (const auto& e : options_.extensions) {
+      if (target.starts_with(e.prefix)) return &e;
+    }
+    return nullptr;
+  }
+
+  static HttpRequest toRequest(const http::request<http::string_body>& req) {
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target().data(), req.target().size());
+    if (auto it = req.find(http::field::content_type); it != req.end()) request.contentType = std::string(it->value());
+    if (auto it = req.find(http::field::authorization); it != req.end()) request.authorization = std::string(it->value());
+    request.body = req.body();
+    return request;
   }
 
   HttpResponse dispatch(const http::request<http::string_body>& req) {
@@ -441,6 +466,7 @@ Status runDaemon(const DaemonOptions& options, const crypto::Ed25519KeyPair& nod
   crypto::SystemRng rng;
   AE_ASSIGN_OR_RETURN(auto service, IdentityService::create(so, nodeKey, clock, rng));
   server.setService(service.get());
+  if (options.onStart) AE_TRY(options.onStart(server.ioc()));
   server.start();
   log->info("msg=listening url={} tls={} fingerprint={}", url, options.insecureHttp ? "off" : "1.3",
             options.insecureHttp ? "-" : tls.fingerprint);

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "base/base.h"
+#include "api/api.h"
 #include "node/node.h"
+#include "node/p2p.h"
 
 namespace aether::cli {
 
@@ -64,5 +66,34 @@ void addAppCommands(CLI::App& app, Globals& g, int& rc);     // app developer lo
 void addVaultCommands(CLI::App& app, Globals& g, int& rc);   // vault (vault_cmd.cc)
 void addLogCommands(CLI::App& app, Globals& g, int& rc);     // log (log_cmd.cc)
 void addDaemonCommands(CLI::App& app, Globals& g, int& rc);  // daemon and its API clients (daemon_cmd.cc)
+void addP2PCommands(CLI::App& app, Globals& g, int& rc);     // peer, pubsub, dht (p2p_cmd.cc)
+
+// ---- talking to the running daemon (daemon_cmd.cc) ----
+struct ClientArgs {
+  std::string api = "127.0.0.1:8643";
+  std::string fingerprint;  // default: the local node's certificate (<home>/tls/cert.pem)
+  bool insecure_http = false;
+};
+void addClientOptions(CLI::App* cmd, ClientArgs& args);
+// One request; HTTP errors (>= 300) are reported with the problem's detail. The error side is
+// the exit code (kExitUsage / kExitError).
+std::expected<api::HttpResponse, int> requestDaemon(const Globals& g, const ClientArgs& args, api::HttpRequest request);
+// requestDaemon + print the JSON answer; returns the exit code.
+int callDaemon(const Globals& g, const ClientArgs& args, api::HttpRequest request);
+
+// ---- the daemon's peer overlay (p2p_cmd.cc) ----
+struct P2PDaemonArgs {
+  std::string listen = "/ip4/0.0.0.0/tcp/4001";
+  std::vector<std::string> bootstrap;
+  bool off = false;
+};
+struct P2PRuntime {
+  std::unique_ptr<store::Vault> vault;  // the peer store
+  std::unique_ptr<node::P2PService> service;
+};
+void addP2PDaemonOptions(CLI::App* daemon, P2PDaemonArgs& args);
+// Hooks the overlay into `options` (onStart, onStop, routes) and writes <home>/api-token.
+[[nodiscard]] Status configureP2P(const node::Node& n, const P2PDaemonArgs& args, api::DaemonOptions& options,
+                                  P2PRuntime& rt);
 
 }  // namespace aether::cli

@@ -18,6 +18,7 @@ struct DaemonArgs {
   std::int64_t nonce_ttl_ms = 60'000;
   double rate_limit = 50;
   std::int64_t read_timeout_ms = 10'000;
+  P2PDaemonArgs p2p;
 };
 
 // "127.0.0.1:8643", "[::1]:8643".
@@ -85,47 +86,21 @@ int cmdDaemon(const Globals& g, const DaemonArgs& args) {
                 << "Serving the Aether API at " << url << " (Ctrl-C or SIGTERM stops it)" << std::endl;
     }
   };
+  P2PRuntime p2p;  // outlives runDaemon: its routes and hooks point into it
+  if (!args.p2p.off) {
+    if (auto st = configureP2P(*n, args.p2p, options, p2p); !st) return reportError(st.error());
+  }
   auto run = api::runDaemon(options, n->key(), did, *tls);
   if (!run) return reportError(run.error());
   return 0;
 }
 
-struct ClientArgs {
-  std::string api = "127.0.0.1:8643";
-  std::string fingerprint;  // default: the local node's certificate (<home>/tls/cert.pem)
-  bool insecure_http = false;
-};
+}  // namespace
 
-// Sends one request to the daemon and prints the JSON answer; HTTP errors become exit 1 with
-// the problem's detail.
 int callDaemon(const Globals& g, const ClientArgs& args, api::HttpRequest request) {
-  api::ApiEndpoint ep;
-  if (auto s = parseListen(args.api, ep.host, ep.port); !s) {
-    reportError(Error{Errc::kInvalidArgument, "--api wants ADDRESS:PORT, e.g. 127.0.0.1:8643"});
-    return kExitUsage;
-  }
-  ep.tls = !args.insecure_http;
-  ep.fingerprint = args.fingerprint;
-  if (ep.tls && ep.fingerprint.empty()) {
-    auto home = homeOf(g);
-    if (!home) return reportError(home.error());
-    auto tls = api::loadTlsCertificate(*home);
-    if (!tls) {
-      return reportError(Error{tls.error().code, tls.error().message +
-                                                     " (pass --fingerprint sha256:... for another node's daemon)"});
-    }
-    ep.fingerprint = tls->fingerprint;
-  }
-  auto res = api::callApi(ep, request);
-  if (!res) return reportError(res.error());
+  auto res = requestDaemon(g, args, std::move(request));
+  if (!res) return res.error() == kExitUsage ? kExitUsage : kExitError;
   const auto body = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-  if (res->status >= 300) {
-    std::string detail = body.is_object() && body.contains("detail") && body["detail"].is_string()
-                             ? body["detail"].get<std::string>()
-                             : res->body.substr(0, 500);
-    std::cerr << "aether: error: HTTP " << res->status << ": " << detail << "\n";
-    return kExitError;
-  }
   if (body.is_discarded()) {
     std::cout << res->body << "\n";
   } else {
@@ -133,6 +108,40 @@ int callDaemon(const Globals& g, const ClientArgs& args, api::HttpRequest reques
   }
   return 0;
 }
+
+std::expected<api::HttpResponse, int> requestDaemon(const Globals& g, const ClientArgs& args, api::HttpRequest request) {
+  api::ApiEndpoint ep;
+  if (auto s = parseListen(args.api, ep.host, ep.port); !s) {
+    reportError(Error{Errc::kInvalidArgument, "--api wants ADDRESS:PORT, e.g. 127.0.0.1:8643"});
+    return std::unexpected(kExitUsage);
+  }
+  ep.tls = !args.insecure_http;
+  ep.fingerprint = args.fingerprint;
+  if (ep.tls && ep.fingerprint.empty()) {
+    auto home = homeOf(g);
+    if (!home) return std::unexpected(reportError(home.error()));
+    auto tls = api::loadTlsCertificate(*home);
+    if (!tls) {
+      return std::unexpected(reportError(Error{tls.error().code, tls.error().message +
+                                                     " (pass --fingerprint sha256:... for another node's daemon)"}));
+    }
+    ep.fingerprint = tls->fingerprint;
+  }
+  auto res = api::callApi(ep, request);
+  if (!res) return std::unexpected(reportError(res.error()));
+  const auto body = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  if (res->status >= 300) {
+    std::string detail = body.is_object() && body.contains("detail") && body["detail"].is_string()
+                             ? body["detail"].get<std::string>()
+                             : res->body.substr(0, 500);
+    std::cerr << "aether: error: HTTP " << res->status << ": " << detail << "\n";
+    return std::unexpected(kExitError);
+  }
+  return std::move(*res);
+}
+
+namespace {
+
 
 // Percent-encodes everything but unreserved characters and ':' (a DID in a path segment).
 std::string encodePathSegment(std::string_view s) {
@@ -149,14 +158,14 @@ std::string encodePathSegment(std::string_view s) {
   return out;
 }
 
+}  // namespace
+
 void addClientOptions(CLI::App* cmd, ClientArgs& args) {
   cmd->add_option("--api", args.api, "Address of the daemon")->capture_default_str();
   cmd->add_option("--fingerprint", args.fingerprint,
                   "Pinned TLS certificate fingerprint (sha256:...); default: this node's own certificate");
   cmd->add_flag("--insecure-http", args.insecure_http, "The daemon runs with --insecure-http");
 }
-
-}  // namespace
 
 void addDaemonCommands(CLI::App& app, Globals& g, int& rc) {
   static DaemonArgs args;  // bound by CLI11 during parse(), after this function returns
@@ -171,6 +180,7 @@ void addDaemonCommands(CLI::App& app, Globals& g, int& rc) {
   daemon->add_option("--read-timeout-ms", args.read_timeout_ms,
                      "Time a client has to send a complete request (and idle keep-alive timeout)")
       ->capture_default_str();
+  addP2PDaemonOptions(daemon, args.p2p);
   daemon->callback([&g, &rc] { rc = cmdDaemon(g, args); });
 
   // API clients under `aether id` (created by addNodeCommands, which runs first).

@@ -296,6 +296,7 @@ int main(int argc, char** argv) {
   addVaultCommands(app, g, rc);
   addLogCommands(app, g, rc);
   addDaemonCommands(app, g, rc);
+  addP2PCommands(app, g, rc);
 
   try {
     app.parse(argc, argv);

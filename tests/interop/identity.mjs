@@ -43,7 +43,7 @@ const b64url = (b) => Buffer.from(b).toString('base64url')
 const enc = new TextEncoder()
 
 function startDaemon (rateLimit = 0) {
-  const child = spawn(bin, ['--home', home, 'daemon', '--listen', '127.0.0.1:0',
+  const child = spawn(bin, ['--home', home, 'daemon', '--listen', '127.0.0.1:0', '--p2p-listen', '/ip4/127.0.0.1/tcp/0',
     '--nonce-ttl-ms', String(NONCE_TTL_MS), '--read-timeout-ms', String(READ_TIMEOUT_MS), '--rate-limit', String(rateLimit)],
   { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
@@ -283,7 +283,7 @@ async function main () {
   ck.check('ops', r.status === 200 && r.json.openapi === '3.0.3' && r.json.paths['/v1/identity/attest'], () => show(r))
 
   // ---- one daemon per home ----
-  const second = spawnSync(bin, ['--home', home, 'daemon', '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 30000 })
+  const second = spawnSync(bin, ['--home', home, 'daemon', '--listen', '127.0.0.1:0', '--p2p-listen', '/ip4/127.0.0.1/tcp/0'], { encoding: 'utf8', timeout: 30000 })
   ck.check('second-daemon', second.status === 1 && /another aether daemon is running/.test(second.stderr), `exit ${second.status}: ${second.stderr}`)
 
   // ---- SIGTERM: clean exit; the registry survives a restart ----
