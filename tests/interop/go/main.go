@@ -521,6 +521,16 @@ func main() {
 			die("bad count")
 		}
 		pubsubExchange(os.Args[2], os.Args[3], os.Args[4], n, os.Args[6], os.Args[7])
+	case "identity-load":
+		if len(os.Args) < 6 {
+			die("usage: identity-load <https://host:port> <sha256:fingerprint> <clients> <seconds> [register]")
+		}
+		c, err1 := strconv.Atoi(os.Args[4])
+		s, err2 := strconv.Atoi(os.Args[5])
+		if err1 != nil || err2 != nil || c < 1 || s < 1 {
+			die("bad numbers")
+		}
+		identityLoad(os.Args[2], os.Args[3], c, s, len(os.Args) > 6 && os.Args[6] == "register")
 	case "pubsub-mesh":
 		if len(os.Args) != 4 {
 			die("usage: pubsub-mesh <nodes> <messages>")
