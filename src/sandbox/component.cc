@@ -1,9 +1,13 @@
 // Engine::runComponent: WebAssembly components (WASI Preview 2) against aether:host@0.1.0
 // (sdk/wit/host.wit). Shares the engine with the core-module path in sandbox.cc.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <wasmtime.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
@@ -74,6 +78,17 @@ struct ValGuard {
   ~ValGuard() { wasmtime_component_val_delete(val); }
 };
 
+// A file descriptor closed on destruction.
+struct UniqueFd {
+  int fd = -1;
+  UniqueFd() = default;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 // State the host functions and the stdout/stderr sinks see; lives on the stack of runComponent
 // and outlives the store (declared before it).
 struct CallEnv {
@@ -81,8 +96,11 @@ struct CallEnv {
   const Limits* limits;
   std::vector<std::string> errors;
   std::size_t output_bytes = 0;
-  // The fs quota (Limits::fs_quota_bytes) when the run has a writable mount: usage at start.
+  // The fs quota (Limits::fs_quota_bytes) when the run has a writable mount: usage at start,
+  // and an exclusive flock on app_data_dir held for the run (two runs writing at once would
+  // each get the whole remaining budget).
   std::optional<std::uint64_t> fs_usage_at_start;
+  UniqueFd fs_lock;
 
   // Counts `n` bytes against Limits::max_output_bytes; false once the cap would be passed.
   bool takeOutput(std::size_t n) {
@@ -995,6 +1013,16 @@ Result<internal::StorePtr> makeStore(wasm_engine_t* engine, const Limits& limits
   const bool writable = std::any_of(env->host->fs_mounts.begin(), env->host->fs_mounts.end(),
                                     [](const HostContext::FsMount& m) { return m.writable; });
   if (limits.fs_quota_bytes && writable && env->host->app_data_dir) {
+    const std::string dir = env->host->app_data_dir->string();
+    env->fs_lock.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (env->fs_lock.fd < 0) return fail(Errc::kIo, "cannot open " + dir + ": " + std::strerror(errno));
+    if (::flock(env->fs_lock.fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        return fail(Errc::kLimitExceeded, "another run is writing to " + dir +
+                                              ": with a file storage quota, one run at a time may write there");
+      }
+      return fail(Errc::kIo, "cannot lock " + dir + ": " + std::strerror(errno));
+    }
     AE_ASSIGN_OR_RETURN(std::uint64_t used, fsUsage(*env->host->app_data_dir));
     env->fs_usage_at_start = used;
     budget = used < *limits.fs_quota_bytes ? *limits.fs_quota_bytes - used : 0;
@@ -1123,7 +1151,7 @@ FsQuotaUse reportFsQuota(CallEnv* env, wasmtime_context_t* cx, const Limits& lim
 Result<RunResult> runCompiled(const Engine::Impl& engine, const wasmtime_component_t* component,
                               const HostContext& host, const Limits& limits) {
   // Destroyed after the store that points at it.
-  CallEnv env{&host, &limits, {}, 0};
+  CallEnv env{&host, &limits, {}, 0, std::nullopt, {}};
   AE_ASSIGN_OR_RETURN(internal::StorePtr store, makeStore(engine.engine, limits, &env));
   wasmtime_context_t* cx = wasmtime_store_context(store.get());
 

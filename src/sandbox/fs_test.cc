@@ -3,7 +3,10 @@
 // is guests/escape-component (C, wasi-libc), which prints one line per attempt.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -343,6 +346,27 @@ TEST(FsQuota, TheQuotaIsWhatStopsTheWrites) {
   const std::uint64_t b = leadingNumber(large.lines["sequential"]);
   EXPECT_LE(b, std::uint64_t{3} << 20);
   EXPECT_GT(b, a + (std::uint64_t{3} << 20) / 2) << small.out << large.out;
+}
+
+TEST(FsQuota, OneWritingRunAtATime) {
+  // Two runs writing at once would each get the whole remaining budget: while one holds the
+  // app's directory, another is refused before it starts (limit-exceeded), and nothing it
+  // could write lands.
+  TempDir tmp;
+  const fs::path app_dir = tmp.path / "app";
+  fs::create_directories(app_dir);
+  const int fd = ::open(app_dir.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  AuditOnly services;
+  auto r = runBomb(app_dir, 1 << 20, &services);
+  ASSERT_FALSE(r.result);
+  EXPECT_EQ(r.result.error().code, Errc::kLimitExceeded) << r.result.error().toString();
+  EXPECT_NE(r.result.error().message.find("one run at a time"), std::string::npos) << r.result.error().message;
+  EXPECT_FALSE(fs::exists(app_dir / "data" / "bomb.bin"));
+  ::close(fd);
+  auto again = runBomb(app_dir, 1 << 20, &services);
+  ASSERT_TRUE(again.result) << again.result.error().toString();
 }
 
 TEST(FsQuota, NoQuotaNoCharge) {

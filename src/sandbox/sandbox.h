@@ -39,7 +39,9 @@ struct Limits {
   // quota - fsUsage(at start) bytes; a WASI call that would add more fails with
   // `error-code.quota` (EDQUOT in wasi-libc) and writes nothing. Space freed during the run
   // (truncate, unlink) is only counted again at the next run's start; overwriting bytes inside a
-  // file's current size is free. nullopt = no quota.
+  // file's current size is free. A run with a quota holds an exclusive flock on app_data_dir:
+  // a second one at the same time fails with kLimitExceeded (both would get the whole remaining
+  // budget). nullopt = no quota.
   std::optional<std::uint64_t> fs_quota_bytes = std::nullopt;
 };
 
