@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/base.h"
+#include "cap/cap.h"
 #include "crypto/crypto.h"
 
 namespace aether::api {
@@ -67,6 +68,51 @@ struct ServiceOptions {
   std::size_t maxNonces = 100'000;     // challenges outstanding at once (503 beyond)
   std::int64_t tokenTtlSeconds = 300;  // lifetime of the JWTs attest returns
 };
+
+// ---- verifiable credentials and Bearer tokens (credentials.cc, docs/identity.md) -------------------
+
+// What a VC-JWT the node issues says: subject DID, a type (besides "VerifiableCredential") and
+// the claims of credentialSubject (a JSON object without "id").
+struct CredentialRequest {
+  std::string subject;
+  std::string type = "AetherRoleCredential";
+  nlohmann::json claims = nlohmann::json::object();
+  std::int64_t ttlSeconds = 30 * 24 * 3600;
+};
+
+struct VerifiedCredential {
+  std::string issuer;   // iss
+  std::string subject;  // sub
+  std::string id;       // jti
+  std::vector<std::string> types;
+  nlohmann::json claims;  // credentialSubject
+  std::int64_t notBefore = 0;
+  std::int64_t expiresAt = 0;
+};
+
+// DID -> DID document (the service's resolve()).
+using DidResolver = std::function<Result<nlohmann::json>(std::string_view did)>;
+
+// A W3C VC (data model 1.1) as a JWT signed with EdDSA by `issuerKey` (iss = its did:key,
+// kid = its verification method): {iss, sub, nbf, iat, exp, jti, vc: {@context, type,
+// credentialSubject}}. kInvalidArgument for a bad subject DID, type or claims.
+[[nodiscard]] Result<std::string> issueVcJwt(const crypto::Ed25519KeyPair& issuerKey, const CredentialRequest& request,
+                                             std::int64_t nowSeconds, ByteView jtiBytes);
+// Verifies signature (kid must be an authentication key of the issuer's resolved document),
+// time bounds (60 s skew) and shape. kAuthFailed / kBadSignature / kMalformed.
+[[nodiscard]] Result<VerifiedCredential> verifyVcJwt(std::string_view jwt, const DidResolver& resolve,
+                                                     std::int64_t nowSeconds);
+
+// A verified Bearer token of this node (an attest JWT).
+struct BearerToken {
+  std::string subject;
+  std::int64_t expiresAt = 0;
+  std::vector<cap::Capability> capabilities;  // from its "att" claim
+};
+// `authorization` is the whole header value. kAuthFailed for a missing / malformed token, a
+// signature not by `nodeKey`, iss or aud other than `nodeDid`, or an expired token.
+[[nodiscard]] Result<BearerToken> verifyBearer(std::string_view authorization, const crypto::Ed25519PublicKey& nodeKey,
+                                               std::string_view nodeDid, std::int64_t nowSeconds);
 
 // The domain-separated message a client signs to answer a challenge:
 // "aether-attest-v1\n" + nonce + "\n" + did + "\n" + audience.
@@ -123,9 +169,20 @@ class IdentityService {
     std::string audience;
   };
   [[nodiscard]] Result<Challenge> challenge(std::string_view did, std::string_view audience);
-  // Consumes the nonce (whatever the outcome) and returns a compact JWT on success.
+  // Consumes the nonce (whatever the outcome) and returns a compact JWT on success. The JWT's
+  // "att" lists its capabilities (UCAN style {with, can}): identity.register and cred.verify on
+  // "*" for everyone, plus the "scopes" of every `credentials` VC-JWT presented, which must be
+  // issued by this node to `did` with type AetherRoleCredential (kAuthFailed otherwise).
   [[nodiscard]] Result<std::string> attest(std::string_view did, std::string_view nonce,
-                                           std::string_view signatureB64url);
+                                           std::string_view signatureB64url,
+                                           const std::vector<std::string>& credentials = {});
+  // The subject of a valid Bearer token whose capabilities cover `required`: kAuthFailed (401)
+  // for a missing, forged, expired or wrong-audience token, kPermissionDenied (403) when it
+  // lacks the capability.
+  [[nodiscard]] Result<std::string> authorize(std::string_view authorization, const cap::Capability& required);
+  // A VC-JWT issued by the node's key.
+  [[nodiscard]] Result<std::string> issueCredential(const CredentialRequest& request);
+  [[nodiscard]] Result<VerifiedCredential> verifyCredential(std::string_view jwt);
 
   nlohmann::json nodeDocument() const;
   std::size_t nonceCacheSize() const;

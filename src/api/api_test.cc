@@ -86,8 +86,30 @@ class ServiceTest : public ::testing::Test {
     return std::move(*s);
   }
 
-  HttpResponse post(const std::string& path, const json& body) {
-    return service_->handle(HttpRequest{"POST", path, "application/json", body.dump()});
+  // Requests carry a Bearer token of a client did:key (register needs one) unless told otherwise.
+  HttpResponse post(const std::string& path, const json& body) { return postAs(path, body, bearer()); }
+  HttpResponse postAs(const std::string& path, const json& body, const std::string& authorization) {
+    return service_->handle(HttpRequest{"POST", path, "application/json", body.dump(), authorization});
+  }
+  // challenge -> attest for `key`'s did:key; returns the token ("" on failure).
+  std::string tokenFor(const crypto::Ed25519KeyPair& key, const std::string& audience = "", json credentials = nullptr) {
+    const std::string did = identity::didKeyFromEd25519(key.publicKey());
+    json ch{{"did", did}};
+    if (!audience.empty()) ch["audience"] = audience;
+    auto c = service_->handle(HttpRequest{"POST", "/v1/identity/challenge", "application/json", ch.dump()});
+    if (c.status != 200) return "";
+    const std::string nonce = json::parse(c.body)["nonce"];
+    const std::string msg = "aether-attest-v1\n" + nonce + "\n" + did + "\n" + (audience.empty() ? nodeDid_ : audience);
+    json at{{"did", did}, {"nonce", nonce}, {"signature", sign(key, msg)}};
+    if (!credentials.is_null()) at["credentials"] = credentials;
+    auto a = service_->handle(HttpRequest{"POST", "/v1/identity/attest", "application/json", at.dump()});
+    lastAttest_ = a;
+    if (a.status != 200) return "";
+    return json::parse(a.body)["token"];
+  }
+  std::string bearer() {
+    if (bearer_.empty()) bearer_ = "Bearer " + tokenFor(client_);
+    return bearer_;
   }
   HttpResponse get(const std::string& path) { return service_->handle(HttpRequest{"GET", path, "", ""}); }
 
@@ -101,6 +123,9 @@ class ServiceTest : public ::testing::Test {
   std::string nodeDid_;
   std::unique_ptr<IdentityService> service_;
   const std::string alice_ = "did:example:alice";
+  crypto::Ed25519KeyPair client_ = keyFrom(5);
+  std::string bearer_;
+  HttpResponse lastAttest_;
 };
 
 json bodyOf(const HttpResponse& r) { return json::parse(r.body); }
@@ -422,6 +447,90 @@ TEST_F(ServiceTest, OpenApiDocumentIsServed) {
   for (const char* path : {"/v1/identity/register", "/v1/identity/{did}", "/v1/identity/challenge", "/v1/identity/attest"}) {
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
   }
+}
+
+TEST_F(ServiceTest, RegisterNeedsAValidBearerToken) {
+  json doc = {{"id", alice_},
+              {"verificationMethod", json::array({{{"id", alice_ + "#k1"}, {"type", "Multikey"}, {"controller", alice_},
+                                                   {"publicKeyMultibase", identity::didKeyFromEd25519(alice1_.publicKey()).substr(8)}}})},
+              {"authentication", json::array({"#k1"})}};
+  const json body = {{"did_document", doc}, {"proof", proofFor(doc, alice1_, alice_ + "#k1", 1)}};
+  auto r = postAs("/v1/identity/register", body, "");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(bodyOf(r)["detail"].get<std::string>().find("Bearer"), std::string::npos) << r.body;
+  EXPECT_EQ(postAs("/v1/identity/register", body, "Basic abc").status, 401);
+  EXPECT_EQ(postAs("/v1/identity/register", body, "Bearer not.a.jwt").status, 401);
+  // A token for another audience.
+  const std::string other = tokenFor(client_, "https://app.example");
+  ASSERT_FALSE(other.empty());
+  r = postAs("/v1/identity/register", body, "Bearer " + other);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(bodyOf(r)["detail"].get<std::string>().find("wrong audience"), std::string::npos) << r.body;
+  // A token signed by another key (same claims).
+  auto parts = identity::jwsParse(bearer().substr(7));
+  ASSERT_TRUE(parts);
+  const std::string forged = *identity::jwsSign(mallory_, parts->header, parts->payload);
+  r = postAs("/v1/identity/register", body, "Bearer " + forged);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(bodyOf(r)["detail"].get<std::string>().find("not signed by this node"), std::string::npos) << r.body;
+  // Expired: the token lives 300 s.
+  const std::string token = bearer();
+  clock_.now += 301'000;
+  r = postAs("/v1/identity/register", body, token);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(bodyOf(r)["detail"].get<std::string>().find("expired"), std::string::npos) << r.body;
+  bearer_.clear();
+  EXPECT_EQ(post("/v1/identity/register", body).status, 201) << "a fresh token works";
+}
+
+TEST_F(ServiceTest, CredentialsIssueVerifyAndScopes) {
+  const std::string clientDid = identity::didKeyFromEd25519(client_.publicKey());
+  // The default token may verify but not issue.
+  auto r = post("/v1/credentials/issue", {{"subject", clientDid}, {"type", "MemberCredential"}, {"claims", {{"role", "member"}}}});
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(bodyOf(r)["detail"].get<std::string>().find("cred.issue MemberCredential"), std::string::npos) << r.body;
+  // The node operator gives the client an issuer role (a VC the node signs, e.g. `aether cred issue`).
+  CredentialRequest role;
+  role.subject = clientDid;
+  role.claims = {{"role", "issuer"}, {"scopes", json::array({"cred.issue MemberCredential"})}};
+  auto roleVc = service_->issueCredential(role);
+  ASSERT_TRUE(roleVc) << roleVc.error().toString();
+  const std::string issuerToken = tokenFor(client_, "", json::array({*roleVc}));
+  ASSERT_FALSE(issuerToken.empty()) << lastAttest_.body;
+  r = postAs("/v1/credentials/issue", {{"subject", alice_}, {"type", "MemberCredential"}, {"claims", {{"role", "member"}}}},
+             "Bearer " + issuerToken);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string vc = bodyOf(r)["credential"];
+  // ... but only for that type.
+  EXPECT_EQ(postAs("/v1/credentials/issue", {{"subject", alice_}, {"type", "AdminCredential"}}, "Bearer " + issuerToken).status, 403);
+  // Verify: claims come back.
+  r = post("/v1/credentials/verify", {{"credential", vc}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = bodyOf(r);
+  EXPECT_EQ(v["issuer"], nodeDid_);
+  EXPECT_EQ(v["subject"], alice_);
+  EXPECT_EQ(v["claims"]["role"], "member");
+  EXPECT_EQ(v["type"], json::array({"VerifiableCredential", "MemberCredential"}));
+  // Tampered payload: signature fails.
+  auto jws = identity::jwsParse(vc);
+  ASSERT_TRUE(jws);
+  std::string tampered = vc;
+  tampered[tampered.find('.') + 5] ^= 1;
+  EXPECT_EQ(post("/v1/credentials/verify", {{"credential", tampered}}).status / 100, 4);
+  // A role credential for someone else, or not issued by the node, does not grant scopes.
+  CredentialRequest forAlice = role;
+  forAlice.subject = alice_;
+  EXPECT_TRUE(tokenFor(client_, "", json::array({*service_->issueCredential(forAlice)})).empty());
+  EXPECT_EQ(lastAttest_.status, 401);
+  const std::string selfIssued = *issueVcJwt(client_, role, clock_.now / 1000, Bytes(16, 1));
+  EXPECT_TRUE(tokenFor(client_, "", json::array({selfIssued})).empty());
+  EXPECT_NE(lastAttest_.body.find("not issued by this node"), std::string::npos) << lastAttest_.body;
+  // Expiry.
+  clock_.now += std::int64_t{31} * 24 * 3600 * 1000;
+  bearer_.clear();
+  r = post("/v1/credentials/verify", {{"credential", vc}});
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_NE(r.body.find("expired"), std::string::npos) << r.body;
 }
 
 TEST(Tls, CertificateIsCreatedOnceWithAPrivateKey) {

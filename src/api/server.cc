@@ -382,11 +382,7 @@ class Server {
       r.body = metricsText();
       return r;
     }
-    HttpRequest request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(target);
-    if (auto it = req.find(http::field::content_type); it != req.end()) request.contentType = std::string(it->value());
-    request.body = req.body();
+    HttpRequest request = toRequest(req);
     try {
       return service_->handle(request);
     } catch (const std::exception& e) {  // a third-party throw (json); never crosses the socket

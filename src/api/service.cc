@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "api/internal.h"
+#include "cap/cap.h"
 #include "codec/codec.h"
 #include "identity/identity.h"
 
@@ -466,7 +467,8 @@ Result<IdentityService::Challenge> IdentityService::challenge(std::string_view d
 }
 
 Result<std::string> IdentityService::attest(std::string_view did, std::string_view nonce,
-                                            std::string_view signatureB64url) {
+                                            std::string_view signatureB64url,
+                                            const std::vector<std::string>& credentials) {
   State& s = *state_;
   auto it = s.nonces.find(std::string(nonce));
   if (it == s.nonces.end()) {
@@ -497,13 +499,60 @@ Result<std::string> IdentityService::attest(std::string_view did, std::string_vi
   }
   if (!ok) return fail(Errc::kBadSignature, "signature does not verify under any authentication key of " + std::string(did));
 
+  // Capabilities: the defaults, plus the scopes of role credentials this node issued to `did`.
+  std::vector<cap::Capability> caps;
+  for (const char* text : {"identity.register *", "cred.verify *"}) caps.push_back(*cap::Capability::parse(text));
+  if (credentials.size() > 8) return fail(Errc::kLimitExceeded, "at most 8 credentials per attest");
+  for (const std::string& vcJwt : credentials) {
+    auto vc = verifyCredential(vcJwt);
+    if (!vc) return fail(Errc::kAuthFailed, "credential: " + vc.error().message);
+    if (vc->issuer != s.options.nodeDid) return fail(Errc::kAuthFailed, "credential: not issued by this node");
+    if (vc->subject != did) return fail(Errc::kAuthFailed, "credential: issued to another DID");
+    if (std::find(vc->types.begin(), vc->types.end(), "AetherRoleCredential") == vc->types.end()) {
+      return fail(Errc::kAuthFailed, "credential: not an AetherRoleCredential");
+    }
+    auto scopes = vc->claims.find("scopes");
+    if (scopes == vc->claims.end() || !scopes->is_array()) continue;
+    for (const auto& sc : *scopes) {
+      if (!sc.is_string()) return fail(Errc::kAuthFailed, "credential: scopes must be strings \"RIGHT RESOURCE\"");
+      auto c = cap::Capability::parse(sc.get<std::string>());
+      if (!c) return fail(Errc::kAuthFailed, "credential: scope " + sc.get<std::string>() + ": " + c.error().message);
+      caps.push_back(std::move(*c));
+    }
+  }
+  json att = json::array();
+  for (const auto& c : caps) {
+    const auto u = cap::toUcan(c);
+    att.push_back(json{{"with", u.with}, {"can", u.can}});
+  }
   Bytes jti(16);
   s.rng->fill(jti);
   const std::int64_t iat = now / 1000;
   const json claims = {{"iss", s.options.nodeDid}, {"sub", did},       {"aud", pending.audience},
                        {"iat", iat},               {"exp", iat + s.options.tokenTtlSeconds},
-                       {"jti", codec::base64urlEncode(jti)}};
+                       {"jti", codec::base64urlEncode(jti)}, {"att", att}};
   return identity::jwsSign(*s.nodeKey, json{{"kid", s.nodeKeyId}, {"typ", "JWT"}}, asBytes(claims.dump()));
+}
+
+Result<std::string> IdentityService::authorize(std::string_view authorization, const cap::Capability& required) {
+  State& s = *state_;
+  AE_ASSIGN_OR_RETURN(BearerToken t, verifyBearer(authorization, s.nodeKey->publicKey(), s.options.nodeDid,
+                                                  s.clock->nowMs() / 1000));
+  if (!cap::coveredByAny(t.capabilities, required)) {
+    return fail(Errc::kPermissionDenied, "the bearer token does not grant " + required.toString());
+  }
+  return t.subject;
+}
+
+Result<std::string> IdentityService::issueCredential(const CredentialRequest& request) {
+  State& s = *state_;
+  Bytes jti(16);
+  s.rng->fill(jti);
+  return issueVcJwt(*s.nodeKey, request, s.clock->nowMs() / 1000, jti);
+}
+
+Result<VerifiedCredential> IdentityService::verifyCredential(std::string_view jwt) {
+  return verifyVcJwt(jwt, [this](std::string_view did) { return resolve(did); }, state_->clock->nowMs() / 1000);
 }
 
 // ---- routing -----------------------------------------------------------------------------------
@@ -516,6 +565,8 @@ std::string_view IdentityService::routeOf(std::string_view method, std::string_v
   if (path == "/v1/identity/register") return "/v1/identity/register";
   if (path == "/v1/identity/challenge") return "/v1/identity/challenge";
   if (path == "/v1/identity/attest") return "/v1/identity/attest";
+  if (path == "/v1/credentials/issue") return "/v1/credentials/issue";
+  if (path == "/v1/credentials/verify") return "/v1/credentials/verify";
   if (path.starts_with(kIdentityPrefix) && path.size() > kIdentityPrefix.size()) return "/v1/identity/{did}";
   return "other";
 }
@@ -548,7 +599,8 @@ HttpResponse IdentityService::handle(const HttpRequest& request) {
   const std::string_view route = routeOf(request.method, request.target);
   const std::string_view path = std::string_view(request.target).substr(0, request.target.find('?'));
   const bool isPost = route == "/v1/identity/register" || route == "/v1/identity/challenge" ||
-                      route == "/v1/identity/attest";
+                      route == "/v1/identity/attest" || route == "/v1/credentials/issue" ||
+                      route == "/v1/credentials/verify";
   if (route == "other" || route == "/healthz" || route == "/metrics") {
     return problem(404, "no route for " + std::string(path), "not-found");
   }
@@ -579,7 +631,46 @@ HttpResponse IdentityService::handle(const HttpRequest& request) {
     if (body.error().code == Errc::kLimitExceeded) return problem(400, body.error().message, "malformed");
     return errorResponse(body.error());
   }
+  // Bearer tokens: every route that changes or uses node state beyond a challenge.
+  auto bearerError = [](const Error& e) {
+    return problem(httpStatusFor(e.code), e.message, e.code == Errc::kPermissionDenied ? "forbidden" : "unauthorized");
+  };
+  if (route == "/v1/credentials/issue" || route == "/v1/credentials/verify") {
+    if (route == "/v1/credentials/verify") {
+      auto who = authorize(request.authorization, *cap::Capability::parse("cred.verify *"));
+      if (!who) return bearerError(who.error());
+      auto jwt = stringField(*body, "credential", true);
+      if (!jwt) return errorResponse(jwt.error());
+      auto vc = verifyCredential(*jwt);
+      if (!vc) return problem(vc.error().code == Errc::kMalformed ? 400 : 401, vc.error().message, "invalid-credential");
+      return jsonResponse(200, json{{"verified", true}, {"issuer", vc->issuer}, {"subject", vc->subject},
+                                    {"id", vc->id}, {"type", vc->types}, {"claims", vc->claims},
+                                    {"expires_at", rfc3339Ms(vc->expiresAt * 1000)}});
+    }
+    auto subject = stringField(*body, "subject", true);
+    if (!subject) return errorResponse(subject.error());
+    auto type = stringField(*body, "type", false);
+    if (!type) return errorResponse(type.error());
+    CredentialRequest req;
+    req.subject = *subject;
+    if (!type->empty()) req.type = *type;
+    if (auto c = body->find("claims"); c != body->end()) req.claims = *c;
+    if (auto t = body->find("ttl_seconds"); t != body->end()) {
+      if (!t->is_number_integer()) return problem(400, "ttl_seconds must be an integer", "invalid-argument");
+      req.ttlSeconds = t->get<std::int64_t>();
+    }
+    // cred.issue on the requested type; the type must be a valid resource first.
+    auto needed = cap::Capability::parse("cred.issue", req.type);
+    if (!needed) return problem(400, "credential type: " + needed.error().message, "invalid-argument");
+    auto who = authorize(request.authorization, *needed);
+    if (!who) return bearerError(who.error());
+    auto vc = issueCredential(req);
+    if (!vc) return errorResponse(vc.error());
+    return jsonResponse(201, json{{"credential", *vc}, {"issuer", state_->options.nodeDid}, {"subject", req.subject}});
+  }
   if (route == "/v1/identity/register") {
+    auto who = authorize(request.authorization, *cap::Capability::parse("identity.register *"));
+    if (!who) return bearerError(who.error());
     auto docIt = body->find("did_document");
     if (docIt == body->end() || !docIt->is_object()) {
       return problem(400, "field \"did_document\" must be a JSON object", "invalid-argument");
@@ -611,7 +702,15 @@ HttpResponse IdentityService::handle(const HttpRequest& request) {
   if (!nonce) return errorResponse(nonce.error());
   auto signature = stringField(*body, "signature", true);
   if (!signature) return errorResponse(signature.error());
-  auto token = attest(*did, *nonce, *signature);
+  std::vector<std::string> credentials;
+  if (auto c = body->find("credentials"); c != body->end()) {
+    if (!c->is_array()) return problem(400, "credentials must be an array of VC-JWT strings", "invalid-argument");
+    for (const auto& v : *c) {
+      if (!v.is_string()) return problem(400, "credentials must be an array of VC-JWT strings", "invalid-argument");
+      credentials.push_back(v.get<std::string>());
+    }
+  }
+  auto token = attest(*did, *nonce, *signature, credentials);
   if (!token) return errorResponse(token.error());
   return jsonResponse(200, json{{"token", *token},
                                 {"token_type", "JWT"},

@@ -19,12 +19,13 @@ constexpr std::string_view kFsAbilities[] = {"read", "write", "delete", "list"};
 constexpr std::string_view kHttpAbilities[] = {"get", "head", "post", "put", "patch", "delete"};
 constexpr std::string_view kNetAbilities[] = {"dial", "listen"};
 constexpr std::string_view kPubsubAbilities[] = {"publish", "subscribe"};
-constexpr std::string_view kIdentityAbilities[] = {"sign"};
+constexpr std::string_view kIdentityAbilities[] = {"sign", "register"};
+constexpr std::string_view kCredAbilities[] = {"issue", "verify"};
 constexpr std::string_view kBlocksAbilities[] = {"put", "get"};
 constexpr std::string_view kStreamsAbilities[] = {"append", "read"};
 constexpr std::string_view kEventsAbilities[] = {"emit"};
 
-constexpr std::array<RightNamespace, 9> kNamespaces = {{
+constexpr std::array<RightNamespace, 10> kNamespaces = {{
     {"kv", ResourceKind::kKey, kKvAbilities},
     {"fs", ResourceKind::kPath, kFsAbilities},
     {"http", ResourceKind::kUrl, kHttpAbilities},
@@ -34,6 +35,9 @@ constexpr std::array<RightNamespace, 9> kNamespaces = {{
     {"blocks", ResourceKind::kKey, kBlocksAbilities},      // resource: "*" (content-addressed)
     {"streams", ResourceKind::kKey, kStreamsAbilities},    // resource: a stream name
     {"events", ResourceKind::kKey, kEventsAbilities},      // resource: an event name
+    // API scopes of the daemon's Bearer tokens (docs/identity.md): identity.register on "*",
+    // cred.issue / cred.verify on a credential type ("AetherRoleCredential", "*").
+    {"cred", ResourceKind::kKey, kCredAbilities},
 }};
 
 bool isLowerAlpha(char c) { return c >= 'a' && c <= 'z'; }

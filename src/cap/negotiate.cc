@@ -68,7 +68,15 @@ std::string_view verbFor(const Capability& c) {
     if (a == "subscribe") return "receive messages from";
     return "publish and receive messages on";
   }
-  if (ns == "identity") return "sign data with its own app key, for";
+  if (ns == "identity") {
+    if (a == "register") return "register DID documents with the node's identity service, for";
+    return "sign data with its own app key, for";
+  }
+  if (ns == "cred") {
+    if (a == "issue") return "have the node issue verifiable credentials of type";
+    if (a == "verify") return "have the node verify verifiable credentials of type";
+    return "have the node issue and verify verifiable credentials of type";
+  }
   if (ns == "blocks") {
     if (a == "put") return "store content-addressed blocks in your vault, for";
     if (a == "get") return "read content-addressed blocks from your vault, for";

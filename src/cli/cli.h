@@ -67,6 +67,7 @@ void addVaultCommands(CLI::App& app, Globals& g, int& rc);   // vault (vault_cmd
 void addLogCommands(CLI::App& app, Globals& g, int& rc);     // log (log_cmd.cc)
 void addDaemonCommands(CLI::App& app, Globals& g, int& rc);  // daemon and its API clients (daemon_cmd.cc)
 void addP2PCommands(CLI::App& app, Globals& g, int& rc);     // peer, pubsub, dht (p2p_cmd.cc)
+void addCredCommands(CLI::App& app, Globals& g, int& rc);    // cred issue|verify (cred_cmd.cc)
 
 // ---- talking to the running daemon (daemon_cmd.cc) ----
 struct ClientArgs {

@@ -297,6 +297,7 @@ int main(int argc, char** argv) {
   addLogCommands(app, g, rc);
   addDaemonCommands(app, g, rc);
   addP2PCommands(app, g, rc);
+  addCredCommands(app, g, rc);
 
   try {
     app.parse(argc, argv);

@@ -9,6 +9,10 @@
 //  - Registers a DID whose Ed25519 key comes from @noble/curves with a proof signed by jose,
 //    resolves it, runs challenge -> attest (signature by @noble/curves), and verifies the JWT with
 //    jose against the node key taken from the node's DID document.
+//  - Bearer tokens: register needs one (401 without, with another audience, forged); the
+//    token's "att" lists its capabilities. Credentials: a role VC from `aether cred issue`
+//    presented at attest grants cred.issue; the node's VC-JWTs verify in did-jwt-vc and jose;
+//    tampered ones fail in both.
 //  - Attacks: replayed nonce, expired nonce, nonce for another DID, key not in the document,
 //    registration without proof, update by a rotated-out key, oversized body, malformed JSON,
 //    slow-loris, TLS 1.2 only client, wrong pin, rate limit (429); a second daemon on the same
@@ -27,6 +31,9 @@ import { isDeepStrictEqual } from 'node:util'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { CompactSign, decodeProtectedHeader, importJWK, jwtVerify } from 'jose'
 import { base58btc } from 'multiformats/bases/base58'
+import { verifyCredential } from 'did-jwt-vc'
+import { Resolver } from 'did-resolver'
+import { getResolver as getKeyResolver } from 'key-did-resolver'
 import { Checker } from './lib/harness.mjs'
 
 const bin = process.argv[2] || process.env.AETHER_BIN
@@ -96,12 +103,15 @@ function pinnedConnect (port, fingerprint, extra = {}) {
 }
 
 let D // the running daemon
-async function request (method, path, body, { contentType = 'application/json', raw } = {}) {
+let BEARER = null // a token of a client did:key; register and the credential routes need one
+async function request (method, path, body, { contentType = 'application/json', raw, auth } = {}) {
   const socket = await pinnedConnect(D.port, D.fingerprint)
   const payload = raw !== undefined ? raw : (body === undefined ? undefined : JSON.stringify(body))
   return new Promise((resolve, reject) => {
     const headers = {}
     if (payload !== undefined) headers['content-type'] = contentType
+    const authorization = auth !== undefined ? auth : (BEARER ? `Bearer ${BEARER}` : undefined)
+    if (authorization) headers.authorization = authorization
     const req = https.request({ host: '127.0.0.1', port: D.port, method, path, headers, createConnection: () => socket },
       (res) => {
         const chunks = []
@@ -172,14 +182,48 @@ async function main () {
   ck.check('node-doc', nodeKeyBytes[0] === 0xed && nodeKeyBytes[1] === 0x01 && nodeKeyBytes.length === 34, vm.publicKeyMultibase)
   const nodeJwk = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: b64url(nodeKeyBytes.subarray(2)) }, 'EdDSA')
 
+  // ---- a Bearer token for a client did:key (register and credentials need one) ----
+  const clientKey = newKey()
+  const client = didKey(clientKey.publicKey)
+  async function tokenFor (key, did, { audience, credentials } = {}) {
+    const c = await request('POST', '/v1/identity/challenge', audience ? { did, audience } : { did })
+    const body = { did, nonce: c.json.nonce, signature: attestSig(key, c.json.nonce, did, audience || D.did) }
+    if (credentials) body.credentials = credentials
+    return request('POST', '/v1/identity/attest', body)
+  }
+  let r = await tokenFor(clientKey, client)
+  ck.check('bearer', r.status === 200 && typeof r.json.token === 'string', () => show(r))
+  const clientToken = r.json.token
+  {
+    const { payload } = await jwtVerify(clientToken, nodeJwk, { issuer: D.did, audience: D.did, subject: client })
+    const can = (payload.att || []).map((a) => `${a.can} ${a.with}`)
+    ck.check('bearer', can.includes('identity/register identity:*') && can.includes('cred/verify cred:*'), JSON.stringify(payload.att))
+  }
+
   // ---- register, resolve ----
   const alice = `did:example:${randomBytes(8).toString('hex')}`
   const k1 = newKey()
   const k2 = newKey()
   const v1 = docFor(alice, [['k1', k1]])
-  let r = await request('POST', '/v1/identity/register', { did_document: v1 })
+  const signedV1 = { did_document: v1, proof: await proof(v1, k1, `${alice}#k1`, 1) }
+  r = await request('POST', '/v1/identity/register', signedV1)
+  ck.check('no-token', isProblem(r, 401, /Bearer/), () => show(r))
+  r = await tokenFor(clientKey, client, { audience: 'https://other.example' })
+  r = await request('POST', '/v1/identity/register', signedV1, { auth: `Bearer ${r.json.token}` })
+  ck.check('wrong-audience-token', isProblem(r, 401, /wrong audience/), () => show(r))
+  {
+    // The same claims re-signed by a key that is not the node's.
+    const forger = newKey()
+    const jwk = await importJWK({ kty: 'OKP', crv: 'Ed25519', d: b64url(forger.secretKey), x: b64url(forger.publicKey) }, 'EdDSA')
+    const [h, p] = clientToken.split('.')
+    const forged = await new CompactSign(Buffer.from(p, 'base64url')).setProtectedHeader(JSON.parse(Buffer.from(h, 'base64url'))).sign(jwk)
+    r = await request('POST', '/v1/identity/register', signedV1, { auth: `Bearer ${forged}` })
+    ck.check('forged-token', isProblem(r, 401, /not signed by this node/), () => show(r))
+  }
+  BEARER = clientToken
+  r = await request('POST', '/v1/identity/register', { did_document: v1 })
   ck.check('no-proof', isProblem(r, 401, /proof is required/), () => show(r))
-  r = await request('POST', '/v1/identity/register', { did_document: v1, proof: await proof(v1, k1, `${alice}#k1`, 1) })
+  r = await request('POST', '/v1/identity/register', signedV1)
   ck.check('register', r.status === 201 && r.json.did === alice && r.json.version === '1', () => show(r))
   r = await request('GET', `/v1/identity/${encodeURIComponent(alice)}`)
   ck.check('resolve', r.status === 200 && isDeepStrictEqual(r.json, v1), () => show(r))
@@ -248,6 +292,50 @@ async function main () {
   r = await request('POST', '/v1/identity/challenge', { did: alice })
   r = await request('POST', '/v1/identity/attest', { did: alice, nonce: r.json.nonce, signature: attestSig(k2, r.json.nonce, alice, D.did) })
   ck.check('rotation', r.status === 200, () => show(r))
+
+  // ---- verifiable credentials: the operator grants a role, the holder gets a scoped token ----
+  r = await request('POST', '/v1/credentials/issue', { subject: alice, type: 'MemberCredential', claims: { role: 'member' } })
+  ck.check('cred-scope', isProblem(r, 403, /cred\.issue MemberCredential/), () => show(r))
+  const roleCli = spawnSync(bin, ['--home', home, 'cred', 'issue', '--subject', client, '--claim', 'role=issuer',
+    '--scope', 'cred.issue MemberCredential'], { encoding: 'utf8' })
+  ck.check('cred-cli', roleCli.status === 0, () => roleCli.stderr)
+  const roleVc = roleCli.stdout.trim()
+  const resolver = new Resolver(getKeyResolver())
+  const vcOk = async (jwt) => verifyCredential(jwt, resolver).then((v) => v, (e) => ({ error: e.message }))
+  let v = await vcOk(roleVc)
+  ck.check('vc-interop', v.verified && v.issuer === D.did && v.payload.sub === client &&
+    v.verifiableCredential.credentialSubject.role === 'issuer', () => JSON.stringify(v).slice(0, 400))
+  r = await tokenFor(clientKey, client, { credentials: [roleVc] })
+  ck.check('cred-attest', r.status === 200, () => show(r))
+  const issuerToken = r.json.token
+  r = await request('POST', '/v1/credentials/issue', { subject: alice, type: 'MemberCredential', claims: { role: 'member', team: 'blue' } },
+    { auth: `Bearer ${issuerToken}` })
+  ck.check('cred-issue', r.status === 201 && typeof r.json.credential === 'string', () => show(r))
+  const memberVc = r.json.credential
+  // An independent VC-JWT verifier (did-jwt-vc + key-did-resolver) accepts the node's credential.
+  v = await vcOk(memberVc)
+  ck.check('vc-interop', v.verified && v.issuer === D.did && v.payload.sub === alice &&
+    v.verifiableCredential.type.includes('MemberCredential') && v.verifiableCredential.credentialSubject.team === 'blue',
+  () => JSON.stringify(v).slice(0, 400))
+  // ... and jose with the key from the node's DID document.
+  const joseVc = await jwtVerify(memberVc, nodeJwk, { issuer: D.did, subject: alice }).then(() => true, () => false)
+  ck.check('vc-interop', joseVc, 'jose verifies the VC-JWT')
+  // Tampered: both verifiers refuse.
+  const [vh, vp, vs] = memberVc.split('.')
+  const claims = JSON.parse(Buffer.from(vp, 'base64url'))
+  claims.vc.credentialSubject.role = 'admin'
+  const tamperedVc = `${vh}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${vs}`
+  v = await vcOk(tamperedVc)
+  ck.check('vc-tampered', !v.verified && v.error, () => JSON.stringify(v).slice(0, 300))
+  r = await request('POST', '/v1/credentials/verify', { credential: tamperedVc })
+  ck.check('vc-tampered', isProblem(r, 401), () => show(r))
+  r = await request('POST', '/v1/credentials/verify', { credential: memberVc })
+  ck.check('vc-verify', r.status === 200 && r.json.verified === true && r.json.claims.team === 'blue', () => show(r))
+  r = await request('POST', '/v1/credentials/issue', { subject: alice, type: 'AdminCredential' }, { auth: `Bearer ${issuerToken}` })
+  ck.check('cred-scope', isProblem(r, 403), () => show(r))
+  // A role credential naming another subject cannot be presented.
+  r = await tokenFor(k2, alice, { credentials: [roleVc] })
+  ck.check('cred-wrong-subject', isProblem(r, 401, /another DID/), () => show(r))
 
   r = await request('POST', '/v1/identity/challenge', null, { raw: JSON.stringify({ did: alice, pad: 'x'.repeat(100 * 1024) }) })
   ck.check('oversized-body', isProblem(r, 413), () => show(r))
