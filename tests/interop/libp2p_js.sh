@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Interop: src/net against js-libp2p 3.3.11 (tests/interop/js-libp2p: TCP, Noise, Yamux,
-# identify, ping, kad-dht in server mode, gossipsub), both directions:
+# identify, ping, kad-dht in server mode, gossipsub, and /perf/1.0.0 written in peer.mjs), both
+# directions:
 #   dial + ping with RTTs; identify (each side's view of the other: protocols, listen addresses);
+#   perf: 16 MiB up and down each way;
 #   a dial expecting the wrong peer id fails with a clear error;
 #   Kademlia with each implementation as the DHT server: an /aether record PUT by one is found
 #   by GET from the other, provider records found both ways;
@@ -39,20 +41,36 @@ start_listener() {
   ADDR=$(first_addr "$WORK/$name.out")
 }
 
+# check_perf <what> <file> <bytes>: both directions moved exactly <bytes>; prints the Gb/s
+check_perf() {
+  if python3 - "$2" "$3" <<'PY'
+import json, sys
+d = json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][-1])
+n = int(sys.argv[2])
+assert d.get("ok") and d["upload_bytes"] == n and d["download_bytes"] == n, d
+print("    upload %.2f Gb/s, download %.2f Gb/s, connect %.1f ms" % (8 * n / d["upload_s"][0] / 1e9, 8 * n / d["download_s"][0] / 1e9, d["connect_ms"]))
+PY
+  then ok "$1"; else bad "$1"; cut -c1-400 "$2"; fi
+}
+PERF_BYTES=$((16 << 20))
+
 # ---- js listens: aether dials --------------------------------------------------------------
 if start_listener js "${JS[@]}" listen; then
   JADDR=$ADDR; JID=${JADDR##*/}
   echo "== js listens on $JADDR"
   if timeout 60 "$TOOL" dial "$JADDR" > "$WORK/d1.out" 2> "$WORK/d1.err" &&
-     python3 - "$WORK/d1.out" <<'PY'
+     python3 - "$WORK/d1.out" "$JADDR" <<'PY'
 import json, sys
 d = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 assert d["ok"] and len(d["rtts_ms"]) == 5 and all(r > 0 for r in d["rtts_ms"]), d
 assert "/ipfs/ping/1.0.0" in d["remote_protocols"] and "/meshsub/1.1.0" in d["remote_protocols"], d
+assert "/ipfs/kad/1.0.0" in d["remote_protocols"] and "/perf/1.0.0" in d["remote_protocols"], d
 assert d["remote_agent"].startswith("js-libp2p/"), d
-print("    rtts_ms", ["%.3f" % r for r in d["rtts_ms"]], "agent", d["remote_agent"])
+assert sys.argv[2].split("/p2p/")[0] in d["remote_addrs"], (sys.argv[2], d["remote_addrs"])
+assert d["observed"].startswith("/ip4/127.0.0.1/tcp/"), d
+print("    rtts_ms", ["%.3f" % r for r in d["rtts_ms"]], "agent", d["remote_agent"], "listen", d["remote_addrs"])
 PY
-  then ok "aether dials js: 5 pings, identify lists js's protocols"; else bad "aether dials js"; cat "$WORK/d1.out" "$WORK/d1.err"; fi
+  then ok "aether dials js: 5 pings, identify gives js's protocols, listen address and our observed address"; else bad "aether dials js"; cat "$WORK/d1.out" "$WORK/d1.err"; fi
   # js's view of us (printed by the js listener once identify completes)
   for _ in $(seq 1 50); do grep -q identified "$WORK/js.out" && break; sleep 0.1; done
   if python3 - "$WORK/js.out" <<'PY'
@@ -60,7 +78,7 @@ import json, sys
 ids = [json.loads(l) for l in open(sys.argv[1]) if '"identified"' in l]
 assert ids, "no identify result"
 d = ids[-1]
-for p in ("/ipfs/id/1.0.0", "/ipfs/ping/1.0.0"):
+for p in ("/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", "/ipfs/ping/1.0.0"):
     assert p in d["protocols"], d
 assert d["agent"] == "aether/interop", d
 PY
@@ -73,6 +91,8 @@ PY
   else
     bad "wrong peer id: unclear error"; cat "$WORK/d3.out"
   fi
+  timeout 120 "$TOOL" perf "$JADDR" $PERF_BYTES $PERF_BYTES > "$WORK/p1.out" 2> "$WORK/p1.err"
+  check_perf "aether perf client -> js perf server: 16 MiB up, 16 MiB down" "$WORK/p1.out" $PERF_BYTES
 fi
 
 # ---- aether listens: js dials --------------------------------------------------------------
@@ -95,9 +115,13 @@ PY
   WRONGADDR="${AADDR%/p2p/*}/p2p/12D3KooWRBhwfeP2Y4TCx1SM6s9rUoHhR5STiGwxBhgFRcw3UERE"
   if timeout 60 "${JS[@]}" dial "$WRONGADDR" > "$WORK/d4.out" 2> "$WORK/d4.err"; then
     bad "wrong peer id: js's dial to aether succeeded"
+  elif field "$WORK/d4.out" error | head -n 1 | grep -q "${AADDR##*/}.*does not match expected.*${WRONGADDR##*/}"; then
+    ok "js -> aether with the wrong peer id fails in Noise ($(field "$WORK/d4.out" error | head -n 1 | cut -c1-60)...)"
   else
-    ok "js -> aether with the wrong peer id fails ($(field "$WORK/d4.out" error | head -c 80))"
+    bad "wrong peer id: js's dial failed without the expected error"; cut -c1-400 "$WORK/d4.out"
   fi
+  timeout 120 "${JS[@]}" perf "$AADDR" $PERF_BYTES $PERF_BYTES > "$WORK/p2.out" 2> "$WORK/p2.err"
+  check_perf "js perf client -> aether perf server: 16 MiB up, 16 MiB down" "$WORK/p2.out" $PERF_BYTES
 fi
 
 # ---- Kademlia, each side as the server ----------------------------------------------------
@@ -106,7 +130,7 @@ newcid() { python3 -c 'import hashlib,base64,sys
 d=hashlib.sha256(sys.argv[1].encode()).digest()
 print("b"+base64.b32encode(bytes([1,0x55,0x12,0x20])+d).decode().lower().rstrip("="))' "$1"; }
 for server in js aether; do
-  if [ $server = js ]; then SADDR=$JADDR; else SADDR=$AADDR; fi
+  if [ $server = js ]; then SADDR=${JADDR:-}; else SADDR=${AADDR:-}; fi
   [ -n "${SADDR:-}" ] || continue
   for writer in aether js; do
     if [ $writer = js ]; then W=("${JS[@]}"); R=("$TOOL"); reader=aether; else W=("$TOOL"); R=("${JS[@]}"); reader=js; fi
@@ -173,4 +197,4 @@ for listener in js aether; do
 done
 
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -eq 17 ]
+[ "$failed" -eq 0 ] && [ "$passed" -eq 19 ]

@@ -13,6 +13,11 @@
 //   dht-providers <multiaddr> <cid>  join; print {"providers":[..]}
 //   pubsub <listen|multiaddr> <topic> <count> <my prefix> <their prefix>
 //                                  the same exchange as the Go peer's `pubsub gossip` mode
+//   perf <multiaddr> <upload bytes> <download bytes> [runs]
+//                                  /perf/1.0.0 client on a lean node (TCP, Noise, Yamux, identify,
+//                                  ping); prints {"upload_s":[..],"download_s":[..],"connect_ms":..}
+// The listener also serves /perf/1.0.0 (libp2p/specs perf/perf.md). @libp2p/perf is not published
+// for libp2p 3, so, as in the Go peer, the spec's few lines are written here on js-libp2p streams.
 // Failures print {"ok":false,"error":..} and exit 1.
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -89,6 +94,69 @@ async function makeNode (privateKey) {
   })
 }
 
+// A node with only the transport stack, identify and ping (the perf client: its connect time is
+// not loaded by DHT or pubsub streams).
+async function makeLeanNode () {
+  return createLibp2p({
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), ping: ping() }
+  })
+}
+
+// ---- /perf/1.0.0: the client sends the u64 BE size it wants back, then its upload, then closes
+// its write side; the server drains the upload and then sends the requested bytes.
+const PERF = '/perf/1.0.0'
+const CHUNK = new Uint8Array(64 * 1024)
+const asBytes = (buf) => (buf instanceof Uint8Array ? buf : buf.subarray())
+
+async function sendZeros (stream, n) {
+  while (n > 0) {
+    const len = Math.min(n, CHUNK.length)
+    if (!stream.send(CHUNK.subarray(0, len))) await stream.onDrain()
+    n -= len
+  }
+}
+
+async function servePerf (stream) {
+  try {
+    const hdr = []
+    let hdrLen = 0
+    for await (const buf of stream) {
+      if (hdrLen < 8) {
+        const b = asBytes(buf)
+        hdr.push(b.subarray(0, 8 - hdrLen))
+        hdrLen += Math.min(b.length, 8 - hdrLen)
+      }
+    }
+    if (hdrLen < 8) throw new Error('perf: stream ended inside the header')
+    const h = new Uint8Array(8)
+    let at = 0
+    for (const b of hdr) { h.set(b, at); at += b.length }
+    await sendZeros(stream, Number(new DataView(h.buffer).getBigUint64(0)))
+    await stream.close()
+  } catch (e) {
+    stream.abort(e)
+  }
+}
+
+async function perfRun (conn, upload, download) {
+  const t0 = performance.now()
+  const stream = await conn.newStream(PERF)
+  const hdr = new Uint8Array(8)
+  new DataView(hdr.buffer).setBigUint64(0, BigInt(download))
+  stream.send(hdr)
+  await sendZeros(stream, upload)
+  await stream.close()
+  const t1 = performance.now()
+  let got = 0
+  for await (const buf of stream) got += buf.byteLength
+  const t2 = performance.now()
+  if (got !== download) throw new Error(`perf: downloaded ${got} of ${download} bytes`)
+  return [(t1 - t0) / 1000, (t2 - t1) / 1000]
+}
+
 function fullAddr (node) {
   const a = node.getMultiaddrs().find((m) => m.toString().startsWith('/ip4/127.0.0.1/'))
   if (a == null) die('no loopback listen address')
@@ -117,12 +185,15 @@ async function lastValue (events) {
 }
 
 const [mode, ...args] = process.argv.slice(2)
-const deadline = setTimeout(() => die(`${mode}: timed out after 120 s`), 120_000)
-deadline.unref()
+// Listeners run until stdin closes; everything else has a deadline.
+const limitS = mode === 'perf' ? 600 : 120
+const deadline = mode === 'listen' ? null : setTimeout(() => die(`${mode}: timed out after ${limitS} s`), limitS * 1000)
+deadline?.unref()
 
 try {
   if (mode === 'listen') {
     const node = await makeNode()
+    await node.handle(PERF, servePerf, { maxInboundStreams: 16 })
     out({ multiaddr: fullAddr(node), peer_id: node.peerId.toString() })
     node.addEventListener('peer:identify', (evt) => {
       const d = evt.detail
@@ -150,6 +221,25 @@ try {
       rtts_ms: rtts,
       identify: { protocols: d.protocols, listen_addrs: d.listenAddrs.map(String), agent: d.agentVersion, protocol_version: d.protocolVersion }
     })
+    await node.stop()
+    process.exit(0)
+  } else if (mode === 'perf') {
+    const [addr, up, down, runsText] = args
+    const upload = Number(up)
+    const download = Number(down)
+    const runs = Number(runsText ?? 1)
+    if (!(upload >= 0) || !(download >= 0) || !(runs >= 1)) die('usage: perf <multiaddr> <upload bytes> <download bytes> [runs]')
+    const node = await makeLeanNode()
+    const t0 = performance.now()
+    const conn = await node.dial(multiaddr(addr))
+    const connectMs = performance.now() - t0
+    const ups = []
+    const downs = []
+    for (let i = 0; i < runs; i++) {
+      const [u, d] = await perfRun(conn, upload, download)
+      ups.push(u); downs.push(d)
+    }
+    out({ ok: true, upload_bytes: upload, download_bytes: download, upload_s: ups, download_s: downs, connect_ms: connectMs })
     await node.stop()
     process.exit(0)
   } else if (mode === 'dht-put' || mode === 'dht-get') {
