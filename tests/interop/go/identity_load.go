@@ -216,3 +216,46 @@ func identityLoad(base, fingerprint string, clients, seconds int, register bool)
 		"errors": errs, "rps": float64(requests) / elapsed, "flows": flows, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
 		"error_samples": samples, "registered": registered})
 }
+
+// identity-token: a Bearer token for schemathesis (tests/interop/schemathesis.sh).
+//
+//	aether-libp2p-peer identity-did <seed hex>                      prints the did:key of the seed
+//	aether-libp2p-peer identity-token <https://host:port> <sha256:fp> <seed hex> [credential]
+//	                                                               challenge -> attest, prints the JWT
+func identityToken(args []string) {
+	seed, err := hex.DecodeString(args[0+boolToInt(len(args) > 1)*2])
+	if err != nil || len(seed) != 32 {
+		die("seed must be 32 bytes of hex")
+	}
+	priv := ed25519.NewKeyFromSeed(seed)
+	pub := priv.Public().(ed25519.PublicKey)
+	did := didKey(pub)
+	if len(args) == 1 {
+		fmt.Println(did)
+		return
+	}
+	c := pinnedClient(args[1])
+	code, m, err := postJSON(c, args[0]+"/v1/identity/challenge", map[string]any{"did": did}, "")
+	if err != nil || code != 200 {
+		die("challenge: %v %d %v", err, code, m)
+	}
+	nonce, _ := m["nonce"].(string)
+	aud, _ := m["audience"].(string)
+	body := map[string]any{"did": did, "nonce": nonce,
+		"signature": b64(ed25519.Sign(priv, []byte("aether-attest-v1\n"+nonce+"\n"+did+"\n"+aud)))}
+	if len(args) > 3 {
+		body["credentials"] = []string{args[3]}
+	}
+	code, m, err = postJSON(c, args[0]+"/v1/identity/attest", body, "")
+	if err != nil || code != 200 {
+		die("attest: %v %d %v", err, code, m)
+	}
+	fmt.Println(m["token"])
+}
+
+func boolToInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -531,6 +531,11 @@ func main() {
 			die("bad numbers")
 		}
 		identityLoad(os.Args[2], os.Args[3], c, s, len(os.Args) > 6 && os.Args[6] == "register")
+	case "identity-did", "identity-token":
+		if (os.Args[1] == "identity-did" && len(os.Args) != 3) || (os.Args[1] == "identity-token" && len(os.Args) < 5) {
+			die("usage: identity-did <seed hex> | identity-token <url> <fingerprint> <seed hex> [credential]")
+		}
+		identityToken(os.Args[2:])
 	case "pubsub-mesh":
 		if len(os.Args) != 4 {
 			die("usage: pubsub-mesh <nodes> <messages>")
