@@ -196,6 +196,51 @@ class IdentityService {
 // The OpenAPI document (docs/openapi.yaml converted to JSON at build time).
 std::string_view openApiJson();
 
+// ---- did:web resolution (didweb.cc, docs/identity.md) ---------------------------------------------
+
+// Where a did:web DID's document lives (did:web method, "Read (Resolve)"):
+// did:web:example.com -> https://example.com/.well-known/did.json,
+// did:web:example.com%3A8443:user:alice -> https://example.com:8443/user/alice/did.json.
+struct DidWebLocation {
+  std::string host;  // lower-case DNS name or IPv4 literal
+  std::uint16_t port = 443;
+  std::string path;  // "/.well-known/did.json" or "/<segments>/did.json"
+  std::string url() const;
+};
+// kMalformed for a DID that is not did:web syntax, a bad port, an IPv6 or otherwise unusable
+// host, an empty / "." / ".." segment or one that would change the URL's structure.
+[[nodiscard]] Result<DidWebLocation> didWebLocation(std::string_view did);
+
+struct DidWebOptions {
+  // PEM trust roots to use instead of the system's (a private PKI; tests). Certificates and host
+  // names are always verified: there is no option to turn that off.
+  std::filesystem::path caFile;
+  // Loopback, private, link-local and multicast destinations are refused unless this is set
+  // (the daemon must not fetch from its own network on behalf of a remote caller).
+  bool allowPrivateAddresses = false;
+  std::int64_t timeoutMs = 5'000;  // one deadline: name lookup, then connect + TLS + answer
+  std::size_t maxBytes = 64 * 1024;
+  std::size_t maxConcurrent = 16;  // resolutions in flight at once (kLimitExceeded beyond)
+};
+
+// Fetches did:web documents over HTTPS (TLS 1.2+, no redirects, HTTP 200 only) and checks the
+// document's "id" is the DID. Errors: kMalformed (the DID), kNotFound (no such host, 404/410),
+// kPermissionDenied (a private destination), kAuthFailed (an untrusted certificate or host
+// name), kIntegrity (a document that is not strict JSON or whose id is another DID),
+// kLimitExceeded (too large, too many in flight), kIo (network, timeout, other statuses).
+// Thread-compatible: use it from one io_context thread.
+class DidWebResolver {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<DidWebResolver>> create(DidWebOptions options);
+  ~DidWebResolver();
+  boost::asio::awaitable<Result<nlohmann::json>> resolve(std::string did);
+
+ private:
+  struct State;
+  explicit DidWebResolver(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
 // ---- the daemon ---------------------------------------------------------------------------------
 
 // One daemon per node home: an flock on <home>/daemon.lock, held while the object lives.
@@ -244,6 +289,8 @@ struct DaemonOptions {
   std::function<Status(boost::asio::io_context&)> onStart;
   std::function<void()> onStop;
   std::vector<DaemonExtension> extensions;
+  // GET /v1/identity/did:web:... is resolved over HTTPS with these options.
+  DidWebOptions didWeb;
 };
 
 // Serves the API until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish

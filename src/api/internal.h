@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -10,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/api.h"
 #include "base/base.h"
 #include "crypto/crypto.h"
 
@@ -59,6 +61,13 @@ class RateLimiter {
   std::size_t maxAddresses_;
   std::unordered_map<std::string, Bucket> buckets_;
 };
+
+// The did:web DID of a resolve request (GET/HEAD /v1/identity/<DID percent-encoded once>), if
+// it names one; the daemon resolves those over HTTPS instead of through IdentityService.
+std::optional<std::string> didWebOfResolveTarget(std::string_view method, std::string_view target);
+// The answer to a did:web resolve: the document (200, application/did+json) or problem+json
+// (400 for a bad DID, 404, 502 when the host fails us, 503 when too many are in flight).
+HttpResponse didWebAnswer(const Result<nlohmann::json>& document);
 
 // RFC 3339 UTC with milliseconds: "2026-11-25T06:18:31.123Z".
 std::string rfc3339Ms(std::int64_t unixMs);

@@ -149,6 +149,7 @@ class Server {
   }
 
   void setService(IdentityService* service) { service_ = service; }
+  void setDidWeb(DidWebResolver* resolver) { didWeb_ = resolver; }
 
   void start() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -305,6 +306,10 @@ class Server {
             HttpRequest request = toRequest(req);
             route = ext->prefix;
             response = co_await ext->handler(std::move(request));
+          } else if (auto webDid = didWebOfResolveTarget(method, std::string_view(req.target().data(), req.target().size()));
+                     webDid && didWeb_ != nullptr) {
+            auto document = co_await didWeb_->resolve(std::move(*webDid));  // over HTTPS: not on the service
+            response = didWebAnswer(document);
           } else {
             response = dispatch(req);
           }
@@ -420,6 +425,7 @@ class Server {
 
   const DaemonOptions& options_;
   IdentityService* service_;
+  DidWebResolver* didWeb_ = nullptr;
   std::shared_ptr<spdlog::logger> log_;  // shared with spdlog's API, which takes shared_ptrs
   asio::io_context ioc_{1};
   std::optional<ssl::context> ssl_;
@@ -444,6 +450,8 @@ Status runDaemon(const DaemonOptions& options, const crypto::Ed25519KeyPair& nod
   log->set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
   log->flush_on(spdlog::level::info);
 
+  // Before the server: coroutines its io_context still holds at destruction may point into it.
+  AE_ASSIGN_OR_RETURN(auto didWeb, DidWebResolver::create(options.didWeb));
   Server server(options, nullptr, log);
   if (!options.insecureHttp) AE_TRY(server.configureTls(tls));
   AE_ASSIGN_OR_RETURN(std::uint16_t port, server.listen());
@@ -462,6 +470,7 @@ Status runDaemon(const DaemonOptions& options, const crypto::Ed25519KeyPair& nod
   crypto::SystemRng rng;
   AE_ASSIGN_OR_RETURN(auto service, IdentityService::create(so, nodeKey, clock, rng));
   server.setService(service.get());
+  server.setDidWeb(didWeb.get());
   if (options.onStart) AE_TRY(options.onStart(server.ioc()));
   server.start();
   log->info("msg=listening url={} tls={} fingerprint={}", url, options.insecureHttp ? "off" : "1.3",

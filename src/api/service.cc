@@ -224,6 +224,7 @@ std::string_view reasonPhrase(int status) {
     case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     default: return status >= 500 ? "Internal Server Error" : "Error";
   }
@@ -381,6 +382,11 @@ Result<IdentityService::Registered> IdentityService::registerDocument(const json
   AE_TRY(checkDidSyntax(did));
   if (did.starts_with(identity::kDidKeyPrefix)) {
     return fail(Errc::kInvalidArgument, "did:key documents are derived from the key itself and cannot be registered");
+  }
+  if (did.starts_with("did:web:")) {
+    // Its domain is the authority (GET /v1/identity/did:web:... fetches it over HTTPS): a copy
+    // registered here first-come-first-served would let anyone speak for the domain.
+    return fail(Errc::kInvalidArgument, "did:web documents are served by their domain over HTTPS and cannot be registered");
   }
   // The new document must itself be usable: at least one Ed25519 authentication key.
   auto newKeys = authenticationKeys(document);

@@ -18,6 +18,8 @@ struct DaemonArgs {
   std::int64_t nonce_ttl_ms = 60'000;
   double rate_limit = 50;
   std::int64_t read_timeout_ms = 10'000;
+  std::string did_web_ca_file;
+  bool did_web_allow_private = false;
   P2PDaemonArgs p2p;
 };
 
@@ -69,6 +71,8 @@ int cmdDaemon(const Globals& g, const DaemonArgs& args) {
   options.ratePerSecond = args.rate_limit;
   options.rateBurst = std::max(1.0, args.rate_limit * 2);
   options.readTimeoutMs = args.read_timeout_ms;
+  options.didWeb.caFile = args.did_web_ca_file;
+  options.didWeb.allowPrivateAddresses = args.did_web_allow_private;
   if (args.insecure_http) {
     std::cerr << "aether: WARNING: --insecure-http: the API is served over plain HTTP, without TLS\n";
   }
@@ -180,6 +184,12 @@ void addDaemonCommands(CLI::App& app, Globals& g, int& rc) {
   daemon->add_option("--read-timeout-ms", args.read_timeout_ms,
                      "Time a client has to send a complete request (and idle keep-alive timeout)")
       ->capture_default_str();
+  daemon->add_option("--did-web-ca-file", args.did_web_ca_file,
+                      "PEM trust roots for did:web resolution instead of the system's (a private PKI, tests); "
+                      "certificates are always verified")
+      ->check(CLI::ExistingFile);
+  daemon->add_flag("--did-web-allow-private", args.did_web_allow_private,
+                   "Let did:web resolution reach loopback and private addresses (refused by default)");
   addP2PDaemonOptions(daemon, args.p2p);
   daemon->callback([&g, &rc] { rc = cmdDaemon(g, args); });
 
