@@ -114,6 +114,10 @@ class DhtImpl : public std::enable_shared_from_this<DhtImpl> {
   Host& host_;
   DhtOptions options_;
   RoutingTable rt_;
+  std::map<std::string, Bytes, std::less<>> own_records_;  // republished
+  std::set<Bytes> own_provides_;                          // reprovided
+  bool republisher_started_ = false;
+  std::uint64_t republish_rounds_ = 0;
   std::map<std::string, StoredRecord, std::less<>> records_;
   std::map<Bytes, std::map<PeerId, Provider>> providers_;
 
@@ -185,6 +189,10 @@ class DhtImpl : public std::enable_shared_from_this<DhtImpl> {
   }
 
   std::vector<Bytes> ourAddrs() const { return addrBytes(host_.listenAddrs()); }
+
+  Task<Result<std::size_t>> sendRecord(std::string key, Bytes value);
+  Task<Result<std::size_t>> announce(Bytes key);
+  void startRepublisher();
 
   // The server side of one request; nullopt = no response (ADD_PROVIDER).
   std::optional<KadMessage> handle(const PeerId& from, const KadMessage& req) {
@@ -478,10 +486,79 @@ Task<Result<std::vector<DhtPeer>>> Dht::findClosestPeers(ByteView key) {
   co_return impl->closestDone(*lk);
 }
 
+namespace {
+
+// Sends our records and provider announcements again, each on its own interval, while the Dht
+// lives (the loop holds only a weak reference between rounds).
+Task<void> republishLoop(std::weak_ptr<DhtImpl> weak, Dht* self_unused) {
+  (void)self_unused;
+  using Clock = std::chrono::steady_clock;
+  auto next_records = Clock::now();
+  auto next_provides = Clock::now();
+  {
+    auto impl = weak.lock();
+    if (!impl) co_return;
+    next_records += impl->options_.republish_interval;
+    next_provides += impl->options_.reprovide_interval;
+  }
+  while (true) {
+    std::chrono::milliseconds wait;
+    {
+      auto impl = weak.lock();
+      if (!impl) co_return;
+      auto soonest = next_records;
+      if (impl->options_.reprovide_interval.count() > 0 && next_provides < soonest) soonest = next_provides;
+      if (impl->options_.republish_interval.count() <= 0) soonest = next_provides;
+      wait = std::chrono::duration_cast<std::chrono::milliseconds>(soonest - Clock::now());
+      if (wait.count() < 0) wait = std::chrono::milliseconds(0);
+    }
+    asio::steady_timer t(co_await asio::this_coro::executor, wait);
+    boost::system::error_code ec;
+    co_await t.async_wait(awaitableWith(ec));
+    auto impl = weak.lock();
+    if (!impl) co_return;
+    const auto now = Clock::now();
+    if (impl->options_.republish_interval.count() > 0 && now >= next_records) {
+      next_records = now + impl->options_.republish_interval;
+      auto records = impl->own_records_;  // putValue may add while we await
+      for (const auto& [key, value] : records) {
+        (void)impl->storeRecord(key, value);  // refresh our own copy's expiry too
+        (void)co_await impl->sendRecord(key, value);
+      }
+      ++impl->republish_rounds_;
+    }
+    if (impl->options_.reprovide_interval.count() > 0 && now >= next_provides) {
+      next_provides = now + impl->options_.reprovide_interval;
+      auto provides = impl->own_provides_;
+      for (const auto& k : provides) (void)co_await impl->announce(k);
+    }
+  }
+}
+
+}  // namespace
+
+void DhtImpl::startRepublisher() {
+  if (republisher_started_) return;
+  if (options_.republish_interval.count() <= 0 && options_.reprovide_interval.count() <= 0) return;
+  republisher_started_ = true;
+  spawn(host_.ioContext().get_executor(), republishLoop(weak_from_this(), nullptr));
+}
+
+std::uint64_t Dht::republishRounds() const { return impl_->republish_rounds_; }
+
 Task<Result<std::size_t>> Dht::putValue(std::string_view key_text, ByteView value) {
   auto impl = impl_;
   const std::string key(key_text);
   if (auto st = impl->storeRecord(key, value); !st) co_return std::unexpected(st.error());
+  impl->own_records_.insert_or_assign(key, Bytes(value.begin(), value.end()));
+  impl->startRepublisher();
+  Bytes copy(value.begin(), value.end());
+  co_return co_await impl->sendRecord(key, std::move(copy));
+}
+
+Task<Result<std::size_t>> DhtImpl::sendRecord(std::string key, Bytes value_bytes) {
+  auto impl = shared_from_this();
+  ByteView value = value_bytes;
   auto lk = co_await impl->lookup(Bytes(asBytes(key).begin(), asBytes(key).end()), KadType::kFindNode, 0);
   KadMessage req;
   req.type = KadType::kPutValue;
@@ -513,6 +590,13 @@ Task<Result<Bytes>> Dht::getValue(std::string_view key_text) {
 Task<Result<std::size_t>> Dht::provide(ByteView key) {
   auto impl = impl_;
   Bytes k(key.begin(), key.end());
+  impl->own_provides_.insert(k);
+  impl->startRepublisher();
+  co_return co_await impl->announce(k);
+}
+
+Task<Result<std::size_t>> DhtImpl::announce(Bytes k) {
+  auto impl = shared_from_this();
   impl->addProvider(k, impl->host_.peerId(), impl->ourAddrs());
   auto lk = co_await impl->lookup(k, KadType::kFindNode, 0);
   KadMessage req;

@@ -277,6 +277,11 @@ struct DhtOptions {
   std::chrono::seconds record_ttl{36 * 3600};
   std::chrono::seconds provider_ttl{24 * 3600};
   std::map<std::string, RecordValidator, std::less<>> validators;  // by namespace
+  // Our own records (putValue) and provider announcements (provide) are sent again to the
+  // then-closest peers this often, so they outlive record_ttl / provider_ttl elsewhere and
+  // follow churn. 0 disables.
+  std::chrono::milliseconds republish_interval{std::chrono::hours(1)};
+  std::chrono::milliseconds reprovide_interval{std::chrono::hours(12)};
   std::size_t max_records = 16384;
   std::size_t max_provider_keys = 16384;
   std::size_t max_providers_per_key = 64;
@@ -321,6 +326,8 @@ class Dht {
   // the k closest peers; returns how many were told.
   [[nodiscard]] Task<Result<std::size_t>> provide(ByteView key);
   [[nodiscard]] Task<Result<std::vector<DhtPeer>>> findProviders(ByteView key, std::size_t max = 20);
+  // How many republish / reprovide rounds ran (tests, metrics).
+  std::uint64_t republishRounds() const;
 
  private:
   std::shared_ptr<DhtImpl> impl_;
