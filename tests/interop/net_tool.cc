@@ -21,6 +21,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -340,6 +341,10 @@ int dhtMode(const std::string& mode, const std::vector<std::string>& args) {
         }
         std::fflush(stdout);
         host->close();
+        // The DHT's republish timers keep the io_context busy: stop once the closes are out.
+        asio::steady_timer linger(io, std::chrono::milliseconds(200));
+        co_await linger.async_wait(asio::use_awaitable);
+        io.stop();
       },
       asio::detached);
   io.run_for(std::chrono::seconds(60));
