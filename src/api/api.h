@@ -241,6 +241,25 @@ class DidWebResolver {
   std::unique_ptr<State> state_;
 };
 
+// ---- settings in <home>/config.toml (config.cc) -------------------------------------------------
+
+struct ListenAddress {
+  std::string host = "127.0.0.1";  // IPv4 or IPv6 literal (brackets removed)
+  std::uint16_t port = 8643;
+};
+// "127.0.0.1:8643", "[::1]:8643". kInvalidArgument otherwise.
+[[nodiscard]] Result<ListenAddress> parseListenAddress(std::string_view text);
+
+// The [api] table of config.toml: `listen = "ADDRESS:PORT"` (where the daemon listens and its
+// local clients connect). Absent keys stay unset.
+struct ApiConfig {
+  std::optional<ListenAddress> listen;
+};
+// kMalformed (TOML syntax, wrong types, a bad address), kLimitExceeded above 64 KiB.
+[[nodiscard]] Result<ApiConfig> parseApiConfig(std::string_view tomlText);
+// <home>/config.toml; an absent file is an empty config. Errors name the file.
+[[nodiscard]] Result<ApiConfig> readApiConfig(const std::filesystem::path& home);
+
 // ---- the daemon ---------------------------------------------------------------------------------
 
 // One daemon per node home: an flock on <home>/daemon.lock, held while the object lives.

@@ -1,10 +1,12 @@
 // libFuzzer target: the request-facing parsers of the identity service — a request body through
 // parseStrictJson, DID syntax, DID-document key extraction (authenticationKeys), and did:web
-// identifiers (didWebLocation, the resolve route's didWebOfResolveTarget).
+// identifiers (didWebLocation, the resolve route's didWebOfResolveTarget), and config.toml's
+// [api] table (parseApiConfig, parseListenAddress).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "api/api.h"
 #include "api/internal.h"
 #include "identity/identity.h"
 
@@ -19,6 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   (void)aether::api::didWebOfResolveTarget("GET", text);
+  (void)aether::api::parseApiConfig(text);
+  (void)aether::api::parseListenAddress(text);
   auto doc = aether::identity::parseStrictJson(text, 32, aether::Errc::kLimitExceeded, "fuzz");
   if (!doc) return 0;
   auto keys = aether::api::authenticationKeys(*doc);

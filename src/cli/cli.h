@@ -71,7 +71,7 @@ void addCredCommands(CLI::App& app, Globals& g, int& rc);    // cred issue|verif
 
 // ---- talking to the running daemon (daemon_cmd.cc) ----
 struct ClientArgs {
-  std::string api = "127.0.0.1:8643";
+  std::string api;  // --listen; empty: config.toml's [api] listen, else 127.0.0.1:8643
   std::string fingerprint;  // default: the local node's certificate (<home>/tls/cert.pem)
   bool insecure_http = false;
 };

@@ -8,12 +8,14 @@
 
 #include "api/api.h"
 #include "cli/cli.h"
+#include "codec/codec.h"
+#include "identity/identity.h"
 
 namespace aether::cli {
 namespace {
 
 struct DaemonArgs {
-  std::string listen = "127.0.0.1:8643";
+  std::string listen;  // empty: config.toml's [api] listen, else 127.0.0.1:8643
   bool insecure_http = false;
   std::int64_t nonce_ttl_ms = 60'000;
   double rate_limit = 50;
@@ -23,30 +25,29 @@ struct DaemonArgs {
   P2PDaemonArgs p2p;
 };
 
-// "127.0.0.1:8643", "[::1]:8643".
-Status parseListen(const std::string& text, std::string& host, std::uint16_t& port) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return fail(Errc::kInvalidArgument, "--listen wants ADDRESS:PORT, e.g. 127.0.0.1:8643");
+// Where the daemon of this home listens: --listen, else config.toml's [api] listen, else
+// 127.0.0.1:8643. `flag` is empty when --listen was not given.
+Result<api::ListenAddress> listenAddressOf(const Globals& g, const std::string& flag) {
+  if (!flag.empty()) {
+    auto a = api::parseListenAddress(flag);
+    if (!a) return fail(Errc::kInvalidArgument, "--listen: " + a.error().message);
+    return a;
   }
-  host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const std::string p = text.substr(colon + 1);
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
-  if (ec != std::errc() || end != p.data() + p.size() || value > 65535) {
-    return fail(Errc::kInvalidArgument, "--listen: \"" + p + "\" is not a port number (0-65535)");
-  }
-  port = static_cast<std::uint16_t>(value);
-  return {};
+  auto home = homeOf(g);
+  if (!home) return std::unexpected(home.error());
+  AE_ASSIGN_OR_RETURN(api::ApiConfig config, api::readApiConfig(*home));
+  return config.listen.value_or(api::ListenAddress{});
 }
 
 int cmdDaemon(const Globals& g, const DaemonArgs& args) {
   api::DaemonOptions options;
-  if (auto s = parseListen(args.listen, options.host, options.port); !s) {
-    reportError(s.error());
-    return kExitUsage;
+  auto listen = listenAddressOf(g, args.listen);
+  if (!listen) {
+    reportError(listen.error());
+    return listen.error().code == Errc::kInvalidArgument ? kExitUsage : kExitError;
   }
+  options.host = listen->host;
+  options.port = listen->port;
   if (args.nonce_ttl_ms <= 0 || args.read_timeout_ms <= 0 || args.rate_limit < 0) {
     reportError(Error{Errc::kInvalidArgument, "--nonce-ttl-ms and --read-timeout-ms must be > 0, --rate-limit >= 0"});
     return kExitUsage;
@@ -115,10 +116,13 @@ int callDaemon(const Globals& g, const ClientArgs& args, api::HttpRequest reques
 
 std::expected<api::HttpResponse, int> requestDaemon(const Globals& g, const ClientArgs& args, api::HttpRequest request) {
   api::ApiEndpoint ep;
-  if (auto s = parseListen(args.api, ep.host, ep.port); !s) {
-    reportError(Error{Errc::kInvalidArgument, "--api wants ADDRESS:PORT, e.g. 127.0.0.1:8643"});
-    return std::unexpected(kExitUsage);
+  auto listen = listenAddressOf(g, args.api);
+  if (!listen) {
+    reportError(listen.error());
+    return std::unexpected(listen.error().code == Errc::kInvalidArgument ? kExitUsage : kExitError);
   }
+  ep.host = listen->host;
+  ep.port = listen->port;
   ep.tls = !args.insecure_http;
   ep.fingerprint = args.fingerprint;
   if (ep.tls && ep.fingerprint.empty()) {
@@ -132,7 +136,17 @@ std::expected<api::HttpResponse, int> requestDaemon(const Globals& g, const Clie
     ep.fingerprint = tls->fingerprint;
   }
   auto res = api::callApi(ep, request);
-  if (!res) return std::unexpected(reportError(res.error()));
+  if (!res) {
+    if (res.error().code == Errc::kIo && res.error().message.starts_with("cannot connect")) {
+      const std::string where = (ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host) + ":" +
+                                std::to_string(ep.port);
+      return std::unexpected(reportError(Error{
+          Errc::kIo, "no aether daemon is listening on " + where +
+                         ": start it with `aether daemon`, or point at it with --listen ADDRESS:PORT (or [api] listen in "
+                         "config.toml) (" + res.error().message + ")"}));
+    }
+    return std::unexpected(reportError(res.error()));
+  }
   const auto body = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
   if (res->status >= 300) {
     std::string detail = body.is_object() && body.contains("detail") && body["detail"].is_string()
@@ -164,8 +178,109 @@ std::string encodePathSegment(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+struct LoginArgs {
+  std::string key_dir;                   // a keystore from `aether id new --out DIR`; default: the node key
+  std::vector<std::string> credentials;  // VC-JWTs (or @FILE) to present at attest
+  std::string audience;                  // default: the node's DID (a Bearer token for its API)
+};
+
+Result<std::string> credentialText(const std::string& arg) {
+  if (!arg.starts_with("@")) return arg;
+  std::ifstream in(arg.substr(1), std::ios::binary);
+  if (!in) return fail(Errc::kIo, "cannot read " + arg.substr(1));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+struct LoginResult {
+  std::string did;
+  std::string audience;
+  std::string token;
+  std::int64_t expiresIn = 0;
+};
+
+// challenge -> attest with a local key (a keystore directory, else the node key). The error side
+// is the exit code, the error already reported.
+std::expected<LoginResult, int> login(const Globals& g, const ClientArgs& client, const LoginArgs& a) {
+  std::optional<identity::Keystore> keystore;
+  std::optional<node::Node> n;
+  if (!a.key_dir.empty()) {
+    auto info = identity::Keystore::inspect(a.key_dir);
+    if (!info) return std::unexpected(reportError(Error{info.error().code, a.key_dir + ": " + info.error().message}));
+    std::string passphrase;
+    if (!info->isInsecure()) {
+      auto p = passphraseSource(g)("Passphrase for " + a.key_dir + ": ", false);
+      if (!p) return std::unexpected(reportError(p.error()));
+      passphrase = std::move(*p);
+    }
+    auto ks = identity::Keystore::unlock(a.key_dir, asBytes(passphrase));
+    if (!ks) return std::unexpected(reportError(Error{ks.error().code, a.key_dir + ": " + ks.error().message}));
+    keystore.emplace(std::move(*ks));
+  } else {
+    auto opened = openNode(g);
+    if (!opened) return std::unexpected(reportError(opened.error()));
+    n.emplace(std::move(*opened));
+  }
+  const crypto::Ed25519KeyPair& key = keystore ? keystore->keyPair() : n->key();
+  LoginResult out;
+  out.did = keystore ? keystore->did() : n->did();
+  nlohmann::json credentials = nlohmann::json::array();
+  for (const auto& c : a.credentials) {
+    auto text = credentialText(c);
+    if (!text) return std::unexpected(reportError(text.error()));
+    credentials.push_back(std::move(*text));
+  }
+
+  nlohmann::json challengeBody = {{"did", out.did}};
+  if (!a.audience.empty()) challengeBody["audience"] = a.audience;
+  auto res = requestDaemon(g, client, api::HttpRequest{"POST", "/v1/identity/challenge", "application/json", challengeBody.dump(), ""});
+  if (!res) return std::unexpected(res.error());
+  const auto challenge = nlohmann::json::parse(res->body, nullptr, false);
+  if (!challenge.is_object() || !challenge.contains("nonce") || !challenge["nonce"].is_string() ||
+      !challenge.contains("audience") || !challenge["audience"].is_string()) {
+    return std::unexpected(reportError(
+        Error{Errc::kMalformed, "the daemon's challenge answer has no nonce / audience: " + res->body.substr(0, 300)}));
+  }
+  const std::string nonce = challenge["nonce"].get<std::string>();
+  out.audience = challenge["audience"].get<std::string>();
+  const auto signature = key.sign(asBytes(api::attestMessage(nonce, out.did, out.audience)));
+  nlohmann::json attestBody = {{"did", out.did}, {"nonce", nonce}, {"signature", codec::base64urlEncode(signature)}};
+  if (!credentials.empty()) attestBody["credentials"] = credentials;
+  res = requestDaemon(g, client, api::HttpRequest{"POST", "/v1/identity/attest", "application/json", attestBody.dump(), ""});
+  if (!res) return std::unexpected(res.error());
+  const auto answer = nlohmann::json::parse(res->body, nullptr, false);
+  if (!answer.is_object() || !answer.contains("token") || !answer["token"].is_string()) {
+    return std::unexpected(
+        reportError(Error{Errc::kMalformed, "the daemon's attest answer has no token: " + res->body.substr(0, 300)}));
+  }
+  out.token = answer["token"].get<std::string>();
+  if (answer.contains("expires_in") && answer["expires_in"].is_number_integer()) {
+    out.expiresIn = answer["expires_in"].get<std::int64_t>();
+  }
+  return out;
+}
+
+int cmdLogin(const Globals& g, const ClientArgs& client, const LoginArgs& a) {
+  auto r = login(g, client, a);
+  if (!r) return r.error();
+  if (g.json) {
+    printJson({{"did", r->did}, {"audience", r->audience}, {"token", r->token}, {"expires_in", r->expiresIn}});
+  } else {
+    std::cout << r->token << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
 void addClientOptions(CLI::App* cmd, ClientArgs& args) {
-  cmd->add_option("--api", args.api, "Address of the daemon")->capture_default_str();
+  cmd->add_option("--listen,--api", args.api,
+                  "Address of the daemon (ADDRESS:PORT); default: [api] listen in <home>/config.toml, else 127.0.0.1:8643");
   cmd->add_option("--fingerprint", args.fingerprint,
                   "Pinned TLS certificate fingerprint (sha256:...); default: this node's own certificate");
   cmd->add_flag("--insecure-http", args.insecure_http, "The daemon runs with --insecure-http");
@@ -175,8 +290,9 @@ void addDaemonCommands(CLI::App& app, Globals& g, int& rc) {
   static DaemonArgs args;  // bound by CLI11 during parse(), after this function returns
   auto* daemon = app.add_subcommand(
       "daemon", "Run the node in the foreground, serving the HTTPS API (identity service) until SIGTERM/SIGINT");
-  daemon->add_option("--listen", args.listen, "Address and port to listen on (port 0: any free port)")
-      ->capture_default_str();
+  daemon->add_option("--listen", args.listen,
+                     "Address and port to listen on (port 0: any free port); default: [api] listen in <home>/config.toml, "
+                     "else 127.0.0.1:8643");
   daemon->add_flag("--insecure-http", args.insecure_http, "Serve plain HTTP instead of TLS 1.3 (local testing only)");
   daemon->add_option("--nonce-ttl-ms", args.nonce_ttl_ms, "Lifetime of challenge nonces")->capture_default_str();
   daemon->add_option("--rate-limit", args.rate_limit, "Requests per second per client address (0: no limit)")
@@ -208,12 +324,43 @@ void addDaemonCommands(CLI::App& app, Globals& g, int& rc) {
   resolve->callback([&g, &rc] {
     rc = callDaemon(g, client, api::HttpRequest{"GET", "/v1/identity/" + encodePathSegment(resolve_did), "", ""});
   });
+  static LoginArgs login_args;
+  auto* loginCmd = id->add_subcommand(
+      "login",
+      "Prove control of a DID to the running daemon (challenge -> attest) and print the JWT it signs: with the "
+      "node's audience, a Bearer token for its API");
+  loginCmd->add_option("--key", login_args.key_dir, "Keystore directory from `aether id new --out DIR` (default: the node key)")
+      ->check(CLI::ExistingDirectory);
+  loginCmd->add_option("--credential", login_args.credentials,
+                       "A VC-JWT (or @FILE) to present, e.g. a role credential from `aether cred issue`; repeatable");
+  loginCmd->add_option("--audience", login_args.audience, "Who the token is for (default: the node's DID)");
+  addClientOptions(loginCmd, client);
+  loginCmd->callback([&g, &rc] { rc = cmdLogin(g, client, login_args); });
   static std::string register_file;
   auto* reg = id->add_subcommand(
       "register", "Register a DID document through the running daemon: FILE holds {\"did_document\": ..., \"proof\": JWS}");
   reg->add_option("file", register_file, "Request body (JSON; see docs/identity.md)")->required()->check(CLI::ExistingFile);
+  static std::string register_token;
+  reg->add_option("--token", register_token,
+                  "Bearer token (or @FILE) from `aether id login`; default: log in with the node key first");
   addClientOptions(reg, client);
   reg->callback([&g, &rc] {
+    std::string token;
+    if (!register_token.empty()) {
+      auto t = credentialText(register_token);
+      if (!t) {
+        rc = reportError(t.error());
+        return;
+      }
+      token = std::move(*t);
+    } else {
+      auto r = login(g, client, LoginArgs{});
+      if (!r) {
+        rc = r.error();
+        return;
+      }
+      token = std::move(r->token);
+    }
     std::ifstream in(register_file, std::ios::binary);
     std::ostringstream body;
     body << in.rdbuf();
@@ -221,7 +368,8 @@ void addDaemonCommands(CLI::App& app, Globals& g, int& rc) {
       rc = reportError(Error{Errc::kIo, "cannot read " + register_file});
       return;
     }
-    rc = callDaemon(g, client, api::HttpRequest{"POST", "/v1/identity/register", "application/json", body.str()});
+    rc = callDaemon(g, client,
+                    api::HttpRequest{"POST", "/v1/identity/register", "application/json", body.str(), "Bearer " + token});
   });
 }
 
