@@ -79,6 +79,8 @@ void addClientOptions(CLI::App* cmd, ClientArgs& args);
 // One request; HTTP errors (>= 300) are reported with the problem's detail. The error side is
 // the exit code (kExitUsage / kExitError).
 std::expected<api::HttpResponse, int> requestDaemon(const Globals& g, const ClientArgs& args, api::HttpRequest request);
+// `aether id login` with the node key: a Bearer token of the running daemon (error: exit code).
+std::expected<std::string, int> nodeBearerToken(const Globals& g, const ClientArgs& client);
 // requestDaemon + print the JSON answer; returns the exit code.
 int callDaemon(const Globals& g, const ClientArgs& args, api::HttpRequest request);
 

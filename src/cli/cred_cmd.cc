@@ -52,11 +52,26 @@ int cmdIssue(const Globals& g, const IssueArgs& a) {
   return 0;
 }
 
-int cmdVerify(const Globals& g, std::string jwt) {
+struct VerifyArgs {
+  std::string jwt;
+  bool daemon = false;  // POST /v1/credentials/verify on the running daemon instead of offline
+  ClientArgs client;
+};
+
+int cmdVerify(const Globals& g, const VerifyArgs& a) {
+  std::string jwt = a.jwt;
   if (jwt == "-") {
     jwt.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
   while (!jwt.empty() && (jwt.back() == '\n' || jwt.back() == '\r' || jwt.back() == ' ')) jwt.pop_back();
+  if (a.daemon) {
+    // The daemon resolves registered issuers too; every token may verify (cred.verify *).
+    auto token = nodeBearerToken(g, a.client);
+    if (!token) return token.error();
+    return callDaemon(g, a.client,
+                      api::HttpRequest{"POST", "/v1/credentials/verify", "application/json",
+                                       nlohmann::json{{"credential", jwt}}.dump(), "Bearer " + *token});
+  }
   // Offline: issuers are did:key (the node's own credentials); other DIDs need the daemon.
   api::DidResolver resolve = [](std::string_view did) -> Result<nlohmann::json> {
     if (!did.starts_with("did:key:")) {
@@ -92,10 +107,14 @@ void addCredCommands(CLI::App& app, Globals& g, int& rc) {
                     "An API scope the credential grants at attest (\"RIGHT RESOURCE\", e.g. \"cred.issue MemberCredential\"); repeatable");
   issue->add_option("--ttl-days", issue_args.ttl_days, "Lifetime in days")->capture_default_str()->check(CLI::Range(1, 3650));
   issue->callback([&g, &rc] { rc = cmdIssue(g, issue_args); });
-  static std::string verify_jwt;
-  auto* verify = cred->add_subcommand("verify", "Verify a VC-JWT offline (did:key issuers) and print its claims");
-  verify->add_option("credential", verify_jwt, "The JWT, or - for standard input")->required();
-  verify->callback([&g, &rc] { rc = cmdVerify(g, verify_jwt); });
+  static VerifyArgs verify_args;
+  auto* verify = cred->add_subcommand(
+      "verify", "Verify a VC-JWT offline (did:key issuers), or with --daemon through the running daemon, and print its claims");
+  verify->add_option("credential", verify_args.jwt, "The JWT, or - for standard input")->required();
+  verify->add_flag("--daemon", verify_args.daemon,
+                   "Ask the running daemon (POST /v1/credentials/verify; logs in with the node key first)");
+  addClientOptions(verify, verify_args.client);
+  verify->callback([&g, &rc] { rc = cmdVerify(g, verify_args); });
 }
 
 }  // namespace aether::cli

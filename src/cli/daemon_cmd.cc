@@ -278,6 +278,12 @@ int cmdLogin(const Globals& g, const ClientArgs& client, const LoginArgs& a) {
 
 }  // namespace
 
+std::expected<std::string, int> nodeBearerToken(const Globals& g, const ClientArgs& client) {
+  auto r = login(g, client, LoginArgs{});
+  if (!r) return std::unexpected(r.error());
+  return std::move(r->token);
+}
+
 void addClientOptions(CLI::App* cmd, ClientArgs& args) {
   cmd->add_option("--listen,--api", args.api,
                   "Address of the daemon (ADDRESS:PORT); default: [api] listen in <home>/config.toml, else 127.0.0.1:8643");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End to end: the identity CLI over the running daemon's API — `aether id login|resolve|register`
-# and `aether cred issue` — with the listen address taken from <home>/config.toml ([api] listen)
+# End to end: the identity CLI over the running daemon's API — `aether id login|resolve|register`,
+# `aether cred issue` and `aether cred verify [--daemon]` — with the listen address taken from <home>/config.toml ([api] listen)
 # or --listen, and the errors a user hits when no daemon runs.
 # Usage: id_cli_test.sh <path to aether>
 set -uo pipefail
@@ -81,6 +81,14 @@ expect_eq "alice token grants cred.issue" \
   "$(claims "$ATOKEN" '["att"]' | python3 -c 'import ast,sys; print(any(a["can"]=="cred/issue" for a in ast.literal_eval(sys.stdin.read())))')" True
 check_fails "login with another's credential" 1 "HTTP 401" "$AETHER" --home "$H" id login --credential "@$work/vc"
 check_fails "login with a missing key dir" 2 "key|Directory" "$AETHER" --home "$H" id login --key "$work/nope"
+
+# cred verify through the daemon, and offline; a tampered credential refused by both.
+check "cred verify --daemon" "$AETHER" --home "$H" cred verify --daemon "$(cat "$work/vc")"
+expect_eq "daemon-verified subject" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["subject"])' "$work/out" 2>/dev/null)" "$ALICE"
+check "cred verify offline" "$AETHER" --home "$H" cred verify "$(cat "$work/vc")"
+TAMPERED=$(python3 -c 'import sys; h,p,s=sys.argv[1].split("."); print(h+"."+p+"."+("B" if s[0]=="A" else "A")+s[1:])' "$(cat "$work/vc")")
+check_fails "tampered cred verify --daemon" 1 "HTTP 401" "$AETHER" --home "$H" cred verify --daemon "$TAMPERED"
+check_fails "tampered cred verify offline" 1 "signature|bad-signature" "$AETHER" --home "$H" cred verify "$TAMPERED"
 
 # register a did:example document whose proof is made by @noble/curves + jose-free JWS code in
 # Node (not by our code), with a fresh key.
