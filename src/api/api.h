@@ -130,6 +130,7 @@ struct HttpResponse {
   int status = 200;
   std::string contentType = "application/json";
   std::string body;
+  std::string allow;  // the Allow header of a 405 (RFC 9110 §15.5.6)
 };
 
 // application/problem+json (RFC 9457) {type, title, status, detail}.

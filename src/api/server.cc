@@ -324,6 +324,7 @@ class Server {
       res.set(http::field::cache_control, "no-store");
       res.set("X-Content-Type-Options", "nosniff");
       if (response.status == 429) res.set(http::field::retry_after, "1");
+      if (!response.allow.empty()) res.set(http::field::allow, response.allow);
       keepAlive = keepAlive && !stopping_ && response.status < 500 && response.status != 413 && response.status != 431 &&
                   response.status != 400;
       res.keep_alive(keepAlive);
@@ -376,6 +377,11 @@ class Server {
   HttpResponse dispatch(const http::request<http::string_body>& req) {
     const std::string_view target(req.target().data(), req.target().size());
     const std::string_view path = target.substr(0, target.find('?'));
+    if ((path == "/healthz" || path == "/metrics") && req.method() != http::verb::get && req.method() != http::verb::head) {
+      HttpResponse r = problem(405, std::string(path) + " allows GET only", "method-not-allowed");
+      r.allow = "GET, HEAD";
+      return r;
+    }
     if (path == "/healthz") {
       HttpResponse r;
       r.body = stopping_ ? R"({"status":"stopping"})" : R"({"status":"ok"})";

@@ -238,7 +238,10 @@ HttpResponse jsonResponse(int status, const json& body) {
 }
 
 HttpResponse errorResponse(const Error& e) {
-  return problem(httpStatusFor(e.code), e.message, errcName(e.code));
+  // A field over its limit (a DID longer than 256 characters, too many credentials) is a bad
+  // request; 413 is reserved for bodies over the size limit (the server's).
+  const int status = e.code == Errc::kLimitExceeded ? 400 : httpStatusFor(e.code);
+  return problem(status, e.message, errcName(e.code));
 }
 
 std::string percentDecode(std::string_view s, bool& ok) {
@@ -390,7 +393,11 @@ Result<IdentityService::Registered> IdentityService::registerDocument(const json
   }
   // The new document must itself be usable: at least one Ed25519 authentication key.
   auto newKeys = authenticationKeys(document);
-  if (!newKeys) return withContext(std::move(newKeys).error(), "did_document");
+  if (!newKeys) {
+    Error e = std::move(newKeys).error();
+    if (e.code == Errc::kNotFound) e.code = Errc::kInvalidArgument;  // a bad document, not a missing resource
+    return withContext(std::move(e), "did_document");
+  }
   if (proof.empty()) {
     return fail(Errc::kAuthFailed, "a proof is required: a compact JWS (EdDSA) over the document by one of its "
                                    "authentication keys");
@@ -591,7 +598,7 @@ Result<json> parseBody(const HttpRequest& request) {
 
 Result<std::string> stringField(const json& body, const char* name, bool required) {
   auto it = body.find(name);
-  if (it == body.end() || it->is_null()) {
+  if (it == body.end()) {
     if (required) return fail(Errc::kInvalidArgument, std::string("missing field \"") + name + "\"");
     return std::string();
   }
@@ -613,6 +620,7 @@ HttpResponse IdentityService::handle(const HttpRequest& request) {
   const std::string_view wanted = isPost ? "POST" : "GET";
   if (request.method != wanted && !(wanted == "GET" && request.method == "HEAD")) {
     HttpResponse r = problem(405, std::string(route) + " allows " + std::string(wanted) + " only", "method-not-allowed");
+    r.allow = wanted == "GET" ? "GET, HEAD" : "POST";
     return r;
   }
   if (route == "/openapi.json") {
@@ -659,7 +667,7 @@ HttpResponse IdentityService::handle(const HttpRequest& request) {
     if (!type) return errorResponse(type.error());
     CredentialRequest req;
     req.subject = *subject;
-    if (!type->empty()) req.type = *type;
+    if (body->contains("type")) req.type = *type;  // "" is refused below
     if (auto c = body->find("claims"); c != body->end()) req.claims = *c;
     if (auto t = body->find("ttl_seconds"); t != body->end()) {
       if (!t->is_number_integer()) return problem(400, "ttl_seconds must be an integer", "invalid-argument");
@@ -694,6 +702,7 @@ HttpResponse IdentityService::handle(const HttpRequest& request) {
     if (!did) return errorResponse(did.error());
     auto audience = stringField(*body, "audience", false);
     if (!audience) return errorResponse(audience.error());
+    if (auto st = checkDidSyntax(*did); !st) return errorResponse(st.error());  // 400, not the 503 below
     auto c = challenge(*did, *audience);
     if (!c) {
       if (c.error().code == Errc::kLimitExceeded) return problem(503, c.error().message, "limit-exceeded");
