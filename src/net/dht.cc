@@ -117,6 +117,8 @@ class DhtImpl : public std::enable_shared_from_this<DhtImpl> {
   std::map<std::string, Bytes, std::less<>> own_records_;  // republished
   std::set<Bytes> own_provides_;                          // reprovided
   bool republisher_started_ = false;
+  bool stopped_ = false;                              // the Dht object is gone
+  asio::steady_timer* republish_wait_ = nullptr;      // the loop's pending wait (cancelled by ~Dht)
   std::uint64_t republish_rounds_ = 0;
   std::map<std::string, StoredRecord, std::less<>> records_;
   std::map<Bytes, std::map<PeerId, Provider>> providers_;
@@ -451,7 +453,11 @@ Dht::Dht(Host& host, DhtOptions options) : impl_(std::make_shared<DhtImpl>(host,
                         [weak](Stream stream) { return serveKad(weak, std::move(stream)); });
 }
 
-Dht::~Dht() = default;
+Dht::~Dht() {
+  // The republish loop must not keep the io_context busy once the Dht is gone.
+  impl_->stopped_ = true;
+  if (impl_->republish_wait_) impl_->republish_wait_->cancel();
+}
 
 void Dht::addPeer(const DhtPeer& peer) { (void)impl_->rt_.add(peer.peer, addrBytes(peer.addrs), nowSeconds()); }
 
@@ -513,10 +519,13 @@ Task<void> republishLoop(std::weak_ptr<DhtImpl> weak, Dht* self_unused) {
       if (wait.count() < 0) wait = std::chrono::milliseconds(0);
     }
     asio::steady_timer t(co_await asio::this_coro::executor, wait);
+    if (auto impl = weak.lock()) impl->republish_wait_ = &t;
     boost::system::error_code ec;
     co_await t.async_wait(awaitableWith(ec));
     auto impl = weak.lock();
     if (!impl) co_return;
+    impl->republish_wait_ = nullptr;
+    if (impl->stopped_) co_return;
     const auto now = Clock::now();
     if (impl->options_.republish_interval.count() > 0 && now >= next_records) {
       next_records = now + impl->options_.republish_interval;

@@ -91,5 +91,24 @@ TEST(DhtLifetime, RepublishKeepsOwnRecordsAliveAndOthersExpire) {
   EXPECT_TRUE(done);
 }
 
+TEST(DhtLifetime, DestroyingTheDhtEndsTheRepublishWait) {
+  asio::io_context io;
+  crypto::SeededRng rng(12);
+  auto k = keyFromSeed(44);
+  auto host = Host::create(io, k, rng);
+  ASSERT_TRUE(host);
+  auto dht = std::make_unique<Dht>(*host, aetherOptions());  // republish every hour
+  asio::co_spawn(io, [&]() -> Task<void> {
+    std::string key;
+    auto rec = makeAetherRecord(k, "x", 1, asBytes(std::string("v")), &key);
+    (void)co_await dht->putValue(key, *rec);  // starts the hourly republish loop
+    dht.reset();
+    host->close();
+  }, asio::detached);
+  const auto t0 = std::chrono::steady_clock::now();
+  io.run();  // returns once nothing is pending
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
 }  // namespace
 }  // namespace aether::net

@@ -279,7 +279,8 @@ struct DhtOptions {
   std::map<std::string, RecordValidator, std::less<>> validators;  // by namespace
   // Our own records (putValue) and provider announcements (provide) are sent again to the
   // then-closest peers this often, so they outlive record_ttl / provider_ttl elsewhere and
-  // follow churn. 0 disables.
+  // follow churn. 0 disables. The wait ends when the Dht is destroyed (an io_context that runs
+  // until idle returns then).
   std::chrono::milliseconds republish_interval{std::chrono::hours(1)};
   std::chrono::milliseconds reprovide_interval{std::chrono::hours(12)};
   std::size_t max_records = 16384;
