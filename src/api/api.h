@@ -14,10 +14,15 @@
 #include <string>
 #include <string_view>
 
+// The fuzz build (clang + libc++ in C++23) cannot compile Boost.Asio 1.74 (std::result_of is
+// gone) and needs only the request-facing parsers: it defines AETHER_API_NO_ASIO, which hides
+// the asynchronous parts below (the did:web fetcher, the daemon's extension points).
+#ifndef AETHER_API_NO_ASIO
 #include <utility>  // before Boost 1.74's awaitable.hpp, which uses std::exchange without it
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#endif
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -230,6 +235,7 @@ struct DidWebOptions {
 // name), kIntegrity (a document that is not strict JSON or whose id is another DID),
 // kLimitExceeded (too large, too many in flight), kIo (network, timeout, other statuses).
 // Thread-compatible: use it from one io_context thread.
+#ifndef AETHER_API_NO_ASIO
 class DidWebResolver {
  public:
   [[nodiscard]] static Result<std::unique_ptr<DidWebResolver>> create(DidWebOptions options);
@@ -241,6 +247,7 @@ class DidWebResolver {
   explicit DidWebResolver(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
+#endif
 
 // ---- settings in <home>/config.toml (config.cc) -------------------------------------------------
 
@@ -279,11 +286,13 @@ class DaemonLock {
   int fd_ = -1;
 };
 
+#ifndef AETHER_API_NO_ASIO
 // An asynchronous route served by the daemon for every path starting with `prefix`.
 struct DaemonExtension {
   std::string prefix;  // e.g. "/v1/p2p/"
   std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)> handler;
 };
+#endif
 
 struct DaemonOptions {
   std::filesystem::path home;
@@ -306,9 +315,11 @@ struct DaemonOptions {
   // onStart runs on it before the first request (a failure stops the daemon), onStop when the
   // shutdown begins, and `extensions` serve asynchronous routes by path prefix with the same
   // limits, metrics and logs as the identity routes.
+#ifndef AETHER_API_NO_ASIO
   std::function<Status(boost::asio::io_context&)> onStart;
   std::function<void()> onStop;
   std::vector<DaemonExtension> extensions;
+#endif
   // GET /v1/identity/did:web:... is resolved over HTTPS with these options.
   DidWebOptions didWeb;
 };
