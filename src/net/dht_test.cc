@@ -12,22 +12,14 @@
 #include <gtest/gtest.h>
 
 #include "net/net.h"
+#include "net/test_util.h"
 
 namespace aether::net {
 namespace {
 
 namespace asio = boost::asio;
-
-crypto::Ed25519KeyPair keyFromSeed(std::uint8_t fill) {
-  Bytes seed(32, fill);
-  return *crypto::Ed25519KeyPair::fromSeed(seed);
-}
-
-Task<void> sleepMs(int ms) {
-  asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
-  boost::system::error_code ec;
-  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-}
+using testing::keyFromSeed;
+using testing::sleepMs;
 
 DhtOptions aetherOptions() {
   DhtOptions o;

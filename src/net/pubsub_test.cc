@@ -13,16 +13,14 @@
 
 #include "net/internal.h"
 #include "net/net.h"
+#include "net/test_util.h"
 
 namespace aether::net {
 namespace {
 
 namespace asio = boost::asio;
-
-crypto::Ed25519KeyPair keyFromSeed(std::uint8_t fill) {
-  Bytes seed(32, fill);
-  return *crypto::Ed25519KeyPair::fromSeed(seed);
-}
+using testing::keyFromSeed;
+using testing::sleepMs;
 
 PubsubWireMessage signedMessage(const crypto::Ed25519KeyPair& key, std::string_view topic, std::string_view data,
                                 std::uint64_t seq) {
@@ -165,12 +163,6 @@ TEST(PubsubWire, RejectsTable) {
 }
 
 // ---- the router -----------------------------------------------------------------------------
-
-Task<void> sleepMs(int ms) {
-  asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
-  boost::system::error_code ec;
-  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-}
 
 Bytes delimit(const Bytes& body) {
   Bytes out = varintEncode(body.size());
